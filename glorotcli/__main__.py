@@ -1,0 +1,3 @@
+from glorotcli.cli.app import main
+
+main()

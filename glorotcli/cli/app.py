@@ -1,0 +1,74 @@
+"""The ``glorot`` command line: one Typer app, each command a thin wrapper over the core.
+
+Commands live in one module per topic (``data.py``, ``train.py``, ``report.py``) and register
+themselves on ``app`` here. Every error the user can fix arrives as ``GlorotError`` and leaves as
+one line on stderr with exit status 2 (1 for a failed run), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from glorotcli import __version__
+from glorotcli.errors import GlorotError
+
+app = typer.Typer(
+    name="glorot",
+    help=(
+        "Reproduce Glorot & Bengio (2010): make Shapeset-3x2 or import MNIST/CIFAR-10, train "
+        "deep MLPs while recording per-layer statistics, and draw the paper's figures.\n\n"
+        "Typical session:\n\n"
+        "  glorot gen-data shapeset -o shapeset.h5\n\n"
+        "  glorot train --data shapeset.h5 -a tanh -i normalized -o tanhN.h5\n\n"
+        "  glorot report tanhN.h5 --png figs/"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"glorot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Reproduce Glorot & Bengio (2010) from data to figures."""
+
+
+def _register() -> None:
+    """Import the command modules; each adds its commands to ``app``."""
+    import importlib
+
+    for name in ("data", "train", "report"):
+        try:
+            importlib.import_module(f"glorotcli.cli.{name}")
+        except ModuleNotFoundError as exc:  # a topic not built yet
+            if exc.name != f"glorotcli.cli.{name}":
+                raise
+
+
+def error(message: str, code: int = 2) -> None:
+    """Print ``glorot: error: message`` on stderr and exit with ``code``."""
+    typer.echo(f"glorot: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``glorot`` console script and ``python -m glorotcli``."""
+    _register()
+    try:
+        app(args=argv, prog_name="glorot")
+    except GlorotError as exc:
+        error(str(exc), exc.exit_code)
+    except BrokenPipeError:  # e.g. `glorot inspect x.h5 --json | head`
+        sys.exit(0)

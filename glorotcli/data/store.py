@@ -1,0 +1,217 @@
+"""The glorot dataset file: one HDF5 file with train/valid/test splits of uint8 images.
+
+Layout (see ``docs/formats.md``)::
+
+    data.h5   attrs: format="glorot-dataset", format_version, kind, image_shape (H, W, C),
+                     n_classes, class_names, params (JSON), sources (JSON: file -> sha256)
+    /train/x  (N, D) uint8, chunked, gzip      /train/y (N,) uint8
+    /valid/x, /valid/y ; /test/x, /test/y      (the splits that were made)
+
+``write_dataset`` writes to a temporary name and renames when complete; ``read_dataset`` checks
+everything a later command relies on and raises ``GlorotError`` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from glorotcli import __version__
+from glorotcli.errors import GlorotError
+from glorotcli.fileio import atomic_output
+
+FORMAT = "glorot-dataset"
+FORMAT_VERSION = 1
+SPLITS = ("train", "valid", "test")
+KINDS = ("shapeset", "mnist", "cifar10")
+
+
+@dataclass
+class Split:
+    """One split: ``x`` (N, D) uint8 pixels, ``y`` (N,) uint8 labels."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class Dataset:
+    """A dataset file's contents, validated."""
+
+    path: Path
+    kind: str
+    image_shape: tuple[int, int, int]
+    class_names: list[str]
+    splits: dict[str, Split]
+    params: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def input_size(self) -> int:
+        h, w, c = self.image_shape
+        return h * w * c
+
+    def majority_error(self, split: str = "test") -> float:
+        """Error of always answering the most frequent class of ``split`` (a baseline)."""
+        y = self.splits[split].y
+        counts = np.bincount(y, minlength=self.n_classes)
+        return 1.0 - counts.max() / max(len(y), 1)
+
+
+def write_dataset(
+    path: str | os.PathLike,
+    *,
+    kind: str,
+    image_shape: tuple[int, int, int],
+    class_names: list[str],
+    splits: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    params: Mapping | None = None,
+    sources: Mapping | None = None,
+    force: bool = False,
+) -> Path:
+    """Write a dataset file atomically and return its path.
+
+    ``splits`` maps split names ("train", "valid", "test") to ``(x, y)`` with ``x`` of shape
+    (N, H*W*C) uint8 (channels last) and ``y`` of shape (N,) with labels below len(class_names).
+    """
+    if kind not in KINDS:
+        raise GlorotError(f"dataset kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    d = int(np.prod(image_shape))
+    for name, (x, y) in splits.items():
+        if name not in SPLITS:
+            raise GlorotError(f"split must be one of {', '.join(SPLITS)}, got {name!r}")
+        if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != d:
+            raise GlorotError(f"{name}/x must be uint8 of shape (N, {d}), got {x.dtype} {x.shape}")
+        if y.shape != (x.shape[0],):
+            raise GlorotError(f"{name}/y must have shape ({x.shape[0]},), got {y.shape}")
+    path = Path(path)
+    with atomic_output(path, force=force) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["glorot_version"] = __version__
+            f.attrs["kind"] = kind
+            f.attrs["image_shape"] = np.asarray(image_shape, dtype=np.int64)
+            f.attrs["n_classes"] = len(class_names)
+            f.attrs["class_names"] = json.dumps(list(class_names))
+            f.attrs["params"] = json.dumps(dict(params or {}), sort_keys=True)
+            f.attrs["sources"] = json.dumps(dict(sources or {}), sort_keys=True)
+            for name, (x, y) in splits.items():
+                g = f.create_group(name)
+                rows = max(1, min(len(x), (256 * 1024) // max(d, 1)))
+                g.create_dataset("x", data=x, chunks=(rows, d) if len(x) else None,
+                                 compression="gzip", compression_opts=4, shuffle=True)
+                g.create_dataset("y", data=np.asarray(y, dtype=np.uint8))
+    return path
+
+
+def _attr(f: h5py.File, path: Path, name: str):
+    if name not in f.attrs:
+        raise GlorotError(f"{path}: not a glorot dataset (attribute {name!r} is missing)")
+    value = f.attrs[name]
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def read_dataset(path: str | os.PathLike, splits: tuple[str, ...] | None = None) -> Dataset:
+    """Open and validate a dataset file; load the named splits (all present by default)."""
+    path = Path(path)
+    if not path.exists():
+        raise GlorotError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise GlorotError(f"{path}: not an HDF5 file ({exc.__class__.__name__})") from None
+    with f:
+        fmt = _attr(f, path, "format")
+        if fmt != FORMAT:
+            raise GlorotError(f"{path}: not a glorot dataset (format is {fmt!r}, "
+                              f"expected {FORMAT!r})")
+        version = int(_attr(f, path, "format_version"))
+        if version > FORMAT_VERSION:
+            raise GlorotError(f"{path}: dataset format_version {version} is newer than this "
+                              f"glorot understands ({FORMAT_VERSION}); upgrade glorot")
+        kind = str(_attr(f, path, "kind"))
+        shape = tuple(int(v) for v in _attr(f, path, "image_shape"))
+        if len(shape) != 3 or min(shape) < 1:
+            raise GlorotError(f"{path}: image_shape must be (H, W, C), got {shape}")
+        try:
+            class_names = list(json.loads(_attr(f, path, "class_names")))
+            params = json.loads(_attr(f, path, "params"))
+            sources = json.loads(_attr(f, path, "sources"))
+        except json.JSONDecodeError as exc:
+            raise GlorotError(f"{path}: a JSON attribute is corrupt ({exc})") from None
+        n_classes = int(_attr(f, path, "n_classes"))
+        if n_classes != len(class_names) or n_classes < 2:
+            raise GlorotError(f"{path}: n_classes={n_classes} does not match "
+                              f"{len(class_names)} class names")
+        d = int(np.prod(shape))
+        present = [s for s in SPLITS if s in f]
+        if not present:
+            raise GlorotError(f"{path}: holds no split (expected /train, /valid or /test)")
+        wanted = present if splits is None else list(splits)
+        loaded: dict[str, Split] = {}
+        for name in wanted:
+            if name not in f:
+                raise GlorotError(f"{path}: has no /{name} split (it has {', '.join(present)})")
+            g = f[name]
+            if "x" not in g or "y" not in g:
+                raise GlorotError(f"{path}: /{name} must hold datasets x and y")
+            x, y = g["x"], g["y"]
+            if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != d:
+                raise GlorotError(f"{path}: /{name}/x must be uint8 (N, {d}), "
+                                  f"got {x.dtype} {x.shape}")
+            if y.shape != (x.shape[0],):
+                raise GlorotError(f"{path}: /{name}/y must have shape ({x.shape[0]},), "
+                                  f"got {y.shape}")
+            try:
+                xa, ya = x[()], y[()].astype(np.uint8)
+            except OSError as exc:
+                raise GlorotError(f"{path}: /{name} cannot be read, file damaged ({exc})") from None
+            if len(ya) and int(ya.max()) >= n_classes:
+                raise GlorotError(f"{path}: /{name}/y has label {int(ya.max())}, "
+                                  f"expected labels below {n_classes}")
+            loaded[name] = Split(xa, ya)
+        return Dataset(path=path, kind=kind, image_shape=shape, class_names=class_names,
+                       splits=loaded, params=params, sources=sources, format_version=version)
+
+
+def dataset_info(path: str | os.PathLike) -> dict:
+    """A JSON-ready summary of a dataset file (used by ``glorot inspect``)."""
+    ds = read_dataset(path)
+    info = {
+        "path": str(ds.path),
+        "format": FORMAT,
+        "format_version": ds.format_version,
+        "kind": ds.kind,
+        "image_shape": list(ds.image_shape),
+        "n_classes": ds.n_classes,
+        "class_names": ds.class_names,
+        "params": ds.params,
+        "sources": ds.sources,
+        "splits": {},
+    }
+    for name, split in ds.splits.items():
+        counts = np.bincount(split.y, minlength=ds.n_classes)
+        info["splits"][name] = {
+            "n": len(split),
+            "class_counts": counts.tolist(),
+            "pixel_min": int(split.x.min()) if len(split) else None,
+            "pixel_max": int(split.x.max()) if len(split) else None,
+            "pixel_mean": float(split.x.mean()) if len(split) else None,
+            "majority_error": float(1 - counts.max() / len(split)) if len(split) else None,
+        }
+    return info
