@@ -1,6 +1,7 @@
 """The ``glorot`` command line: one Typer app, each command a thin wrapper over the core.
 
-Commands live in one module per topic (``data.py``, ``train.py``, ``report.py``) and register
+Commands live in one module per topic (``gen.py``, ``data.py``, ``train.py``,
+``report.py``, ``bench.py``) and register
 themselves on ``app`` here. Every error the user can fix arrives as ``GlorotError`` and leaves as
 one line on stderr with exit status 2 (1 for a failed run), never as a traceback.
 """
@@ -49,7 +50,7 @@ def _register() -> None:
     """Import the command modules; each adds its commands to ``app``."""
     import importlib
 
-    for name in ("data", "train", "report"):
+    for name in ("gen", "data", "train", "report", "bench"):
         try:
             importlib.import_module(f"glorotcli.cli.{name}")
         except ModuleNotFoundError as exc:  # a topic not built yet
