@@ -4,17 +4,26 @@
 not writable), hands out a temporary name in the same folder, and renames it into place only when
 the block finishes without an exception. On any exception, including KeyboardInterrupt, the
 temporary file is removed and the destination is left untouched.
+
+Reading side: ``read_input`` reads an input file whole (gunzipping it when it is gzipped) and
+gives the digests the importers compare with published ones; ``glorot_file_format`` tells a
+glorot dataset file from a run file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip
+import hashlib
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from glorotcli.errors import GlorotError
+from glorotcli.progress import Progress
 
 
 def check_output_path(path: str | os.PathLike, force: bool) -> Path:
@@ -32,17 +41,150 @@ def check_output_path(path: str | os.PathLike, force: bool) -> Path:
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it to ``path`` on success."""
     path = check_output_path(path, force)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    except OSError as exc:
+        raise GlorotError(f"{path.parent}: cannot create a file there "
+                          f"({exc.strerror or exc})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+# ---------------------------------------------------------------- reading input files ----
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file read whole: ``raw`` as stored on disk, ``data`` after gunzip (if gzipped).
+
+    Whether the file is gzipped is decided by its first two bytes, not by its name.
+    """
+
+    path: Path
+    raw: bytes
+    data: bytes
+    gzipped: bool
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the file as stored (the ``.gz`` itself for a gzipped file)."""
+        return hashlib.sha256(self.raw).hexdigest()
+
+    @property
+    def content_sha256(self) -> str:
+        """sha256 of the decompressed content (equal to ``sha256`` for a plain file)."""
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def git_blob_sha1(self) -> str:
+        """The id git gives the decompressed content: sha1 of ``b"blob <len>\\0" + content``."""
+        h = hashlib.sha1(b"blob %d\0" % len(self.data))
+        h.update(self.data)
+        return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """The outcome of comparing one input file with a published digest.
+
+    ``algorithm`` names what was hashed ("sha256", "sha256 of the decompressed content",
+    "git blob sha1"); ``expected`` is None when no digest is known for the file.
+    """
+
+    file: str
+    algorithm: str
+    actual: str
+    expected: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.expected is not None and self.actual == self.expected
+
+    def mismatch(self, release: str) -> str:
+        """One line saying that this file does not match ``release`` (what was compared)."""
+        expected = f"expected {self.expected[:12]}..." if self.expected else "no digest known"
+        return (f"{self.file}: {self.algorithm} {self.actual[:12]}... does not match "
+                f"{release} ({expected})")
+
+
+def read_input(path: str | os.PathLike, progress: Progress | None = None,
+               chunk: int = 1 << 20) -> InputFile:
+    """Read ``path`` whole (reporting bytes read as task "read NAME"), gunzip it if gzipped.
+
+    Raises GlorotError naming the file when it is missing, unreadable or a broken gzip stream.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise GlorotError(f"{path}: no such file")
+    try:
+        total = path.stat().st_size
+        parts: list[bytes] = []
+        done = 0
+        with open(path, "rb") as f:
+            while True:
+                block = f.read(chunk)
+                if not block:
+                    break
+                parts.append(block)
+                done += len(block)
+                if progress is not None:
+                    progress(f"read {path.name}", done, total)
+    except OSError as exc:
+        raise GlorotError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    raw = b"".join(parts)
+    if raw[:2] != GZIP_MAGIC:
+        return InputFile(path, raw, raw, gzipped=False)
+    try:
+        data = gzip.decompress(raw)
+    except EOFError:
+        raise GlorotError(f"{path}: truncated gzip stream (the file ends early)") from None
+    except (OSError, zlib.error) as exc:
+        raise GlorotError(f"{path}: not a valid gzip file ({exc})") from None
+    return InputFile(path, raw, data, gzipped=True)
+
+
+def glorot_file_format(path: str | os.PathLike) -> str:
+    """The root ``format`` attribute of a glorot HDF5 file ("glorot-dataset", "glorot-run").
+
+    Raises GlorotError "PATH: not a glorot file (...)" for anything else.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise GlorotError(f"{path}: no such file")
+    if path.is_dir():
+        raise GlorotError(f"{path}: is a folder, expected a glorot file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise GlorotError(f"{path}: not a glorot file (not an HDF5 file)") from None
+    with f:
+        fmt = f.attrs.get("format")
+    if fmt is None:
+        raise GlorotError(f"{path}: not a glorot file (HDF5 without a 'format' attribute)")
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode(errors="replace")
+    if fmt not in ("glorot-dataset", "glorot-run"):
+        raise GlorotError(f"{path}: not a glorot file (format is {str(fmt)!r})")
+    return str(fmt)

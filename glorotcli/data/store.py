@@ -24,7 +24,8 @@ import numpy as np
 
 from glorotcli import __version__
 from glorotcli.errors import GlorotError
-from glorotcli.fileio import atomic_output
+from glorotcli.fileio import Checksum, atomic_output
+from glorotcli.progress import Progress
 
 FORMAT = "glorot-dataset"
 FORMAT_VERSION = 1
@@ -82,11 +83,13 @@ def write_dataset(
     params: Mapping | None = None,
     sources: Mapping | None = None,
     force: bool = False,
+    progress: Progress | None = None,
 ) -> Path:
     """Write a dataset file atomically and return its path.
 
     ``splits`` maps split names ("train", "valid", "test") to ``(x, y)`` with ``x`` of shape
     (N, H*W*C) uint8 (channels last) and ``y`` of shape (N,) with labels below len(class_names).
+    ``progress`` (optional) hears ``("write SPLIT", rows written, rows)`` as the pixels go out.
     """
     if kind not in KINDS:
         raise GlorotError(f"dataset kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -99,24 +102,75 @@ def write_dataset(
         if y.shape != (x.shape[0],):
             raise GlorotError(f"{name}/y must have shape ({x.shape[0]},), got {y.shape}")
     path = Path(path)
-    with atomic_output(path, force=force) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["glorot_version"] = __version__
-            f.attrs["kind"] = kind
-            f.attrs["image_shape"] = np.asarray(image_shape, dtype=np.int64)
-            f.attrs["n_classes"] = len(class_names)
-            f.attrs["class_names"] = json.dumps(list(class_names))
-            f.attrs["params"] = json.dumps(dict(params or {}), sort_keys=True)
-            f.attrs["sources"] = json.dumps(dict(sources or {}), sort_keys=True)
-            for name, (x, y) in splits.items():
-                g = f.create_group(name)
-                rows = max(1, min(len(x), (256 * 1024) // max(d, 1)))
-                g.create_dataset("x", data=x, chunks=(rows, d) if len(x) else None,
-                                 compression="gzip", compression_opts=4, shuffle=True)
-                g.create_dataset("y", data=np.asarray(y, dtype=np.uint8))
+    try:
+        with atomic_output(path, force=force) as tmp:
+            _write(tmp, kind, image_shape, class_names, splits, params, sources, progress)
+    except OSError as exc:  # disk full, quota, ...: the temporary file is already removed
+        raise GlorotError(f"{path}: could not be written ({exc})") from None
     return path
+
+
+def _write(tmp, kind, image_shape, class_names, splits, params, sources, progress) -> None:
+    """The body of ``write_dataset``: all attributes, then each split in row blocks."""
+    d = int(np.prod(image_shape))
+    with h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["glorot_version"] = __version__
+        f.attrs["kind"] = kind
+        f.attrs["image_shape"] = np.asarray(image_shape, dtype=np.int64)
+        f.attrs["n_classes"] = len(class_names)
+        f.attrs["class_names"] = json.dumps(list(class_names))
+        f.attrs["params"] = json.dumps(dict(params or {}), sort_keys=True)
+        f.attrs["sources"] = json.dumps(dict(sources or {}), sort_keys=True)
+        for name, (x, y) in splits.items():
+            g = f.create_group(name)
+            rows = max(1, min(len(x), (256 * 1024) // max(d, 1)))
+            if not len(x):
+                g.create_dataset("x", data=x)
+            else:
+                dx = g.create_dataset("x", shape=x.shape, dtype=np.uint8, chunks=(rows, d),
+                                      compression="gzip", compression_opts=4, shuffle=True)
+                step = rows * 16
+                for start in range(0, len(x), step):
+                    stop = min(start + step, len(x))
+                    dx[start:stop] = x[start:stop]
+                    if progress is not None:
+                        progress(f"write {name}", stop, len(x))
+            g.create_dataset("y", data=np.asarray(y, dtype=np.uint8))
+
+
+def split_valid_from_end(x: np.ndarray, y: np.ndarray, valid: int,
+                         what: str = "the training set") -> dict[str, tuple]:
+    """Split ``(x, y)`` into ``train`` (the first N - valid) and ``valid`` (the last ``valid``).
+
+    ``valid`` = 0 makes no valid split. Raises GlorotError naming ``--valid`` unless
+    0 <= valid < N (the training split must keep at least one example).
+    """
+    n = len(y)
+    if valid < 0:
+        raise GlorotError(f"--valid must be 0 or more, got {valid}")
+    if valid >= n:
+        raise GlorotError(f"--valid {valid} must be below the size of {what} ({n}), "
+                          "so that some examples are left for training")
+    if valid == 0:
+        return {"train": (x, y)}
+    return {"train": (x[: n - valid], y[: n - valid]), "valid": (x[n - valid:], y[n - valid:])}
+
+
+@dataclass
+class ImportResult:
+    """What an importer wrote: the file, the split sizes and the checksum comparisons."""
+
+    path: Path
+    kind: str
+    counts: dict[str, int]
+    checksums: list[Checksum]
+    release: str  # what the digests were compared with, e.g. "the official MNIST release"
+
+    @property
+    def mismatches(self) -> list[Checksum]:
+        return [c for c in self.checksums if not c.ok]
 
 
 def _attr(f: h5py.File, path: Path, name: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glorotcli.errors import GlorotError
+from glorotcli.nn.activations import code
 from glorotcli.nn.mlp import MLP
 
 INITS = ("standard", "normalized", "he", "lecun")
@@ -31,10 +32,18 @@ def bound(init: str, fan_in: int, fan_out: int) -> float:
 
 def init_mlp(sizes: tuple[int, ...], activation: str, init: str, rng: np.random.Generator,
              dtype=np.float32) -> MLP:
-    """A new net with layer sizes ``sizes`` (input, hidden..., classes)."""
+    """A new net with layer sizes ``sizes`` (input, hidden..., classes): W[i] ~ U[-a, a] with
+    ``a = bound(init, fan_in, fan_out)``, drawn in float64 from ``rng`` layer by layer from the
+    input, then cast to ``dtype``; biases 0."""
+    sizes = tuple(int(n) for n in sizes)
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise GlorotError(f"layer sizes must be at least (inputs, classes), all >= 1, got {sizes}")
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise GlorotError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
+    code(activation)  # validates the name
     W, b = [], []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=False):
         a = bound(init, fan_in, fan_out)
-        W.append(rng.uniform(-a, a, size=(fan_in, fan_out)).astype(dtype))
+        W.append(np.ascontiguousarray(rng.uniform(-a, a, size=(fan_in, fan_out)), dtype=dtype))
         b.append(np.zeros(fan_out, dtype=dtype))
-    return MLP(tuple(sizes), activation, W, b)
+    return MLP(sizes, activation, W, b)

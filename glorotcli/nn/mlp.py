@@ -4,8 +4,19 @@ Notation follows the paper: ``z[0] = x``, ``s[i] = z[i] @ W[i] + b[i]``, ``z[i+1
 for hidden layers, and the last ``s`` are the output logits (softmax on top). ``W[i]`` has shape
 (fan_in, fan_out) = (n_i, n_{i+1}).
 
-THIS IS THE API CONTRACT (first cut in plain NumPy). The fast Numba kernels in ``kernels.py``
-sit behind the same functions; callers never need to know which path ran.
+This is the API contract. The fast kernels in ``kernels.py`` sit behind the same functions;
+callers never need to know which path ran:
+
+- batches of at most ``crossover(threads)`` examples run the fused Numba kernels (one pass over
+  each W forward, one pass backward that also applies the SGD update);
+- larger batches run NumPy ``@`` (BLAS) for the matrix products.
+
+For a training loop, make one ``Trainer(net, cost, threads)`` and call ``trainer.step(x, y, lr)``;
+it keeps its buffers between steps. ``sgd_step`` is the same step with a throw-away Trainer.
+
+Floating point: in float32 the kernels use a rational tanh approximation (max abs error < 3e-7,
+see ``activations.py``); in float64 they use exact math. Same net, data and thread count give
+bit-identical results.
 """
 
 from __future__ import annotations
@@ -15,9 +26,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from glorotcli.errors import GlorotError
+from glorotcli.nn import kernels as K
+from glorotcli.nn.activations import ACTIVATIONS, act, act_grad, code
+from glorotcli.nn.threads import check_threads, use_threads
 
-ACTIVATIONS = ("sigmoid", "tanh", "softsign", "relu")
 COSTS = ("nll", "quadratic")
+DTYPES = (np.float32, np.float64)
+
+#: Largest batch size that runs the fused kernels, by thread count (measured: see
+#: docs/performance.md, "Crossover"); larger batches use BLAS.
+CROSSOVER = {1: 48, 2: 48}
+
+__all__ = ["ACTIVATIONS", "COSTS", "CROSSOVER", "MLP", "Backward", "Forward", "Trainer", "act",
+           "act_grad", "backward", "crossover", "evaluate", "forward", "loss", "output_delta",
+           "sgd_step", "softmax"]
 
 
 @dataclass
@@ -62,46 +84,9 @@ class Backward:
     db: list[np.ndarray]
 
 
-def act(name: str, s: np.ndarray) -> np.ndarray:
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-s))
-    if name == "tanh":
-        return np.tanh(s)
-    if name == "softsign":
-        return s / (1.0 + np.abs(s))
-    if name == "relu":
-        return np.maximum(s, 0)
-    raise GlorotError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
-
-
-def act_grad(name: str, s: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """f'(s), given s and z = f(s)."""
-    if name == "sigmoid":
-        return z * (1 - z)
-    if name == "tanh":
-        return 1 - z * z
-    if name == "softsign":
-        return 1.0 / (1.0 + np.abs(s)) ** 2
-    if name == "relu":
-        return (s > 0).astype(s.dtype)
-    raise GlorotError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
-
-
 def softmax(s: np.ndarray) -> np.ndarray:
     e = np.exp(s - s.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
-
-
-def forward(net: MLP, x: np.ndarray) -> Forward:
-    """Forward pass on a batch ``x`` (B, n_0) in the net's dtype."""
-    z = [np.asarray(x, dtype=net.dtype)]
-    s = []
-    for i, (W, b) in enumerate(zip(net.W, net.b)):
-        si = z[-1] @ W + b
-        s.append(si)
-        if i < len(net.W) - 1:
-            z.append(act(net.activation, si))
-    return Forward(s=s, z=z, p=softmax(s[-1]))
 
 
 def output_delta(p: np.ndarray, y: np.ndarray, cost: str) -> np.ndarray:
@@ -142,24 +127,193 @@ def backward(net: MLP, fwd: Forward, y: np.ndarray, cost: str = "nll") -> Backwa
     return Backward(ds=ds, dW=dW, db=db)
 
 
-def sgd_step(net: MLP, x: np.ndarray, y: np.ndarray, lr: float, cost: str = "nll") -> float:
+def crossover(threads: int) -> int:
+    """Largest batch size that runs the fused kernels with ``threads`` threads."""
+    return CROSSOVER.get(threads, CROSSOVER[max(CROSSOVER)])
+
+
+def _check_net(net: MLP) -> None:
+    if net.activation not in ACTIVATIONS:
+        code(net.activation)  # raises GlorotError naming the choices
+    dtype = net.W[0].dtype
+    if dtype not in DTYPES:
+        raise GlorotError(f"weights must be float32 or float64, got {dtype}")
+    if len(net.W) != len(net.sizes) - 1 or len(net.b) != len(net.W):
+        raise GlorotError(f"net has {len(net.W)} weight matrices and {len(net.b)} bias vectors "
+                          f"for layer sizes {net.sizes}")
+    for i, (W, b) in enumerate(zip(net.W, net.b, strict=True)):
+        shape = (net.sizes[i], net.sizes[i + 1])
+        if W.shape != shape or b.shape != shape[1:]:
+            raise GlorotError(f"layer {i}: W{W.shape} and b{b.shape} do not match sizes "
+                              f"{shape}")
+        if W.dtype != dtype or b.dtype != dtype:
+            raise GlorotError(f"layer {i}: all weights must share one dtype ({dtype})")
+        if not (W.flags.c_contiguous and b.flags.c_contiguous and W.flags.writeable):
+            raise GlorotError(f"layer {i}: W and b must be writeable C-contiguous arrays")
+
+
+def _check_cost(cost: str) -> int:
+    if cost not in COSTS:
+        raise GlorotError(f"cost must be one of {', '.join(COSTS)}, got {cost!r}")
+    return COSTS.index(cost)
+
+
+def _check_batch(net: MLP, x: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != net.sizes[0] or x.shape[0] < 1:
+        raise GlorotError(f"inputs must have shape (batch, {net.sizes[0]}), got {x.shape}")
+    if y is None:
+        return None
+    y = np.ascontiguousarray(y, dtype=np.int64)
+    if y.shape != (x.shape[0],):
+        raise GlorotError(f"labels must have shape ({x.shape[0]},), got {y.shape}")
+    if y.min() < 0 or y.max() >= net.sizes[-1]:
+        raise GlorotError(f"labels must be in 0..{net.sizes[-1] - 1}, got {y.min()}..{y.max()}")
+    return y
+
+
+class _Buffers:
+    """Work arrays for one batch size: inputs, s, z, softmax output, back-propagated gradients."""
+
+    def __init__(self, sizes: tuple[int, ...], B: int, dtype: np.dtype, blas: bool):
+        self.x = np.empty((B, sizes[0]), dtype)
+        self.s = [np.empty((B, n), dtype) for n in sizes[1:]]
+        self.z = [self.x] + [np.empty((B, n), dtype) for n in sizes[1:-1]]
+        self.p = np.empty((B, sizes[-1]), dtype)
+        self.ds = [np.empty((B, n), dtype) for n in sizes[1:]]
+        n_w = max(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+        self.dW = np.empty(n_w, dtype) if blas else None
+
+
+class Trainer:
+    """Plain minibatch SGD on ``net`` (updated in place), with buffers kept between steps.
+
+    ``threads``: Numba/BLAS threads for every step (None: the caller's current Numba setting).
+    ``path``: "auto" (fused kernels up to ``crossover(threads)`` examples, BLAS above), or force
+    "fused" or "blas" (tests and benchmarks).
+    """
+
+    def __init__(self, net: MLP, cost: str = "nll", threads: int | None = None,
+                 path: str = "auto"):
+        _check_net(net)
+        if path not in ("auto", "fused", "blas"):
+            raise GlorotError(f"path must be auto, fused or blas, got {path!r}")
+        self.net = net
+        self.cost = cost
+        self.threads = check_threads(threads)
+        self.path = path
+        self._cost = _check_cost(cost)
+        self._kind = code(net.activation)
+        self._approx = net.dtype == np.float32
+        self._bufs: dict[int, _Buffers] = {}
+
+    def path_for(self, batch: int) -> str:
+        """Which path a batch of this size takes: "fused" or "blas"."""
+        if self.path != "auto":
+            return self.path
+        return "fused" if batch <= crossover(self.threads) else "blas"
+
+    def _buffers(self, x: np.ndarray) -> tuple[_Buffers, bool]:
+        B = x.shape[0]
+        blas = self.path_for(B) == "blas"
+        bufs = self._bufs.get(B)
+        if bufs is None:
+            bufs = self._bufs[B] = _Buffers(self.net.sizes, B, self.net.dtype, blas)
+        bufs.x[...] = x
+        return bufs, blas
+
+    def _forward(self, bufs: _Buffers, blas: bool) -> None:
+        net, n = self.net, self.threads
+        L = len(net.W)
+        for i in range(L):
+            kind = self._kind if i < L - 1 else -1
+            z_out = bufs.z[i + 1] if i < L - 1 else bufs.s[i]
+            if blas:
+                np.matmul(bufs.z[i], net.W[i], out=bufs.s[i])
+                K._bias_act(bufs.s[i], net.b[i], z_out, kind, self._approx)
+            else:
+                K._dense_forward(bufs.z[i], net.W[i], net.b[i], bufs.s[i], z_out, kind,
+                                 self._approx, n)
+
+    def _backward_update(self, bufs: _Buffers, blas: bool, lr) -> None:
+        net, n = self.net, self.threads
+        for i in range(len(net.W) - 1, -1, -1):
+            W, ds = net.W[i], bufs.ds[i]
+            below = i > 0
+            ds_in = bufs.ds[i - 1] if below else ds
+            s_in = bufs.s[i - 1] if below else ds
+            if blas:
+                if below:
+                    np.matmul(ds, W.T, out=ds_in)
+                    K._grad_act(ds_in, s_in, bufs.z[i], self._kind)
+                dW = bufs.dW[:W.size].reshape(W.shape)
+                np.matmul(bufs.z[i].T, ds, out=dW)
+                K._update(W, dW, net.b[i], ds, lr)
+            else:
+                K._dense_backward_update(bufs.z[i], s_in, W, net.b[i], ds, lr, ds_in,
+                                         self._kind, below, n)
+
+    def _context(self, blas: bool):
+        return use_threads(1, blas=self.threads) if blas else use_threads(self.threads, blas=1)
+
+    def step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
+        """One SGD step on the minibatch (x (B, n_0), y (B,) labels). Returns the minibatch's
+        mean cost *before* the update (NaN/inf once the net has diverged)."""
+        y = _check_batch(self.net, x, y)
+        lr = self.net.dtype.type(lr)
+        bufs, blas = self._buffers(x)
+        with self._context(blas):
+            self._forward(bufs, blas)
+            cost = K._softmax_out(bufs.s[-1], y, self._cost, bufs.p, bufs.ds[-1])
+            self._backward_update(bufs, blas, lr)
+        return float(cost)
+
+    def forward(self, x: np.ndarray) -> Forward:
+        """Forward pass on a batch; the arrays returned are fresh copies."""
+        _check_batch(self.net, x, None)
+        bufs, blas = self._buffers(x)
+        with self._context(blas):
+            self._forward(bufs, blas)
+        s = [a.copy() for a in bufs.s]
+        z = [a.copy() for a in bufs.z]
+        return Forward(s=s, z=z, p=softmax(s[-1]))
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray, batch: int = 1000) -> tuple[float, float]:
+        """Mean cost and error rate on a whole set, ``batch`` examples at a time."""
+        y = _check_batch(self.net, x, y)
+        if batch < 1:
+            raise GlorotError(f"batch must be at least 1, got {batch}")
+        total, wrong = 0.0, 0
+        for a in range(0, len(y), batch):
+            yb = y[a:a + batch]
+            bufs, blas = self._buffers(x[a:a + batch])
+            with self._context(blas):
+                self._forward(bufs, blas)
+            total += K._softmax_out(bufs.s[-1], yb, self._cost, bufs.p, bufs.ds[-1]) * len(yb)
+            wrong += int((bufs.p.argmax(axis=1) != yb).sum())
+        return total / len(y), wrong / len(y)
+
+
+def forward(net: MLP, x: np.ndarray, threads: int | None = None) -> Forward:
+    """Forward pass on a batch ``x`` (B, n_0), converted to the net's dtype.
+
+    Returns ``s`` (pre-activations of every layer, the last are the logits), ``z`` (``z[0]`` the
+    input, then every hidden layer's activations) and ``p`` (softmax output).
+    """
+    return Trainer(net, threads=threads).forward(x)
+
+
+def sgd_step(net: MLP, x: np.ndarray, y: np.ndarray, lr: float, cost: str = "nll",
+             threads: int | None = None) -> float:
     """One plain SGD step on the minibatch (in place). Returns the minibatch's mean cost
-    *before* the update."""
-    fwd = forward(net, x)
-    bwd = backward(net, fwd, y, cost)
-    for i in range(len(net.W)):
-        net.W[i] -= lr * bwd.dW[i]
-        net.b[i] -= lr * bwd.db[i]
-    return loss(fwd.p, y, cost)
+    *before* the update. For many steps, reuse a ``Trainer`` (keeps its buffers)."""
+    return Trainer(net, cost, threads).step(x, y, lr)
 
 
 def evaluate(net: MLP, x: np.ndarray, y: np.ndarray, cost: str = "nll",
-             batch: int = 1000) -> tuple[float, float]:
-    """Mean cost and error rate on a whole set, in batches."""
-    total_loss, wrong = 0.0, 0
-    for a in range(0, len(y), batch):
-        p = forward(net, x[a:a + batch]).p
-        total_loss += loss(p, y[a:a + batch], cost) * len(p)
-        wrong += int((p.argmax(axis=1) != y[a:a + batch]).sum())
-    n = max(len(y), 1)
-    return total_loss / n, wrong / n
+             batch: int = 1000, threads: int | None = None) -> tuple[float, float]:
+    """Mean cost and error rate on a whole set, in batches (``x`` may be uint8: it is converted
+    to the net's dtype batch by batch, unscaled)."""
+    if len(y) == 0:
+        return float("nan"), float("nan")
+    return Trainer(net, cost, threads).evaluate(x, y, batch)

@@ -1,0 +1,240 @@
+"""``glorot import mnist|cifar10`` (real data sets into the dataset format) and ``glorot inspect``
+(what is in any glorot file: dataset or run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from glorotcli.cli.app import app
+from glorotcli.cli.ui import print_json, print_path, progress_bar, stderr, stdout
+from glorotcli.data.store import ImportResult
+from glorotcli.errors import GlorotError
+
+import_app = typer.Typer(
+    help=(
+        "Import a real data set into a glorot dataset file (same format as gen-data).\n\n"
+        "Example:\n\n"
+        "  glorot import mnist ~/data/mnist -o mnist.h5"
+    ),
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(import_app, name="import")
+
+_OUTPUT = typer.Option(..., "-o", "--output", help="Dataset file to write (HDF5).",
+                       metavar="FILE")
+_FORCE = typer.Option(False, "--force", help="Overwrite the output file if it exists.")
+_STRICT = typer.Option(False, "--strict",
+                       help="Refuse (exit 2) when an input file does not match the known "
+                            "checksums, instead of warning and going on.")
+_PROGRESS = typer.Option(True, "--progress/--no-progress",
+                         help="Draw progress bars on stderr (only when it is a terminal).")
+
+
+def _report_import(result: ImportResult) -> None:
+    """Checksum verdict and split sizes on stderr, the written path on stdout."""
+    n = len(result.checksums)
+    if not result.mismatches:
+        how = {c.algorithm for c in result.checksums}
+        extra = "" if how <= {"sha256", "git blob sha1"} else f" (compared by {', '.join(how)})"
+        stderr.print(f"checksums: all {n} files match {result.release}{extra}",
+                     highlight=False, soft_wrap=True)
+    for c in result.mismatches:
+        stderr.print(f"warning: {c.mismatch(result.release)}; continuing (use --strict to "
+                     "refuse)", style="yellow", highlight=False, soft_wrap=True)
+    sizes = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    stderr.print(f"{result.kind}: {sizes}", highlight=False, soft_wrap=True)
+    print_path(result.path)
+
+
+@import_app.command("mnist")
+def import_mnist_cmd(
+    folder: Path = typer.Argument(..., help="Folder holding the four MNIST IDX files "
+                                  "(train-images-idx3-ubyte.gz etc., gzipped or plain).",
+                                  metavar="DIR", show_default=False),
+    output: Path = _OUTPUT,
+    valid: int = typer.Option(10000, "--valid", metavar="N",
+                              help="Validation examples, taken from the END of the training "
+                                   "file (the rest stays for training)."),
+    force: bool = _FORCE,
+    strict: bool = _STRICT,
+    progress: bool = _PROGRESS,
+) -> None:
+    """Import MNIST (the four official IDX files) as train/valid/test splits.
+
+    Checks every file against the official sha256 digests and says so on stderr.
+
+    Example:
+
+      glorot import mnist ~/data/mnist -o mnist.h5 --valid 10000
+    """
+    from glorotcli.data.mnist import import_mnist
+
+    with progress_bar(progress) as bar:
+        result = import_mnist(folder, output, valid=valid, force=force, strict=strict,
+                              progress=bar)
+    _report_import(result)
+
+
+@import_app.command("cifar10")
+def import_cifar10_cmd(
+    folder: Path = typer.Argument(..., help="Folder holding data_batch_1.bin ... "
+                                  "data_batch_5.bin and test_batch.bin (or .bin.gz), or the "
+                                  "folder holding cifar-10-batches-bin/.",
+                                  metavar="DIR", show_default=False),
+    output: Path = _OUTPUT,
+    valid: int = typer.Option(10000, "--valid", metavar="N",
+                              help="Validation examples, taken from the END of the training "
+                                   "set (data_batch_5 by default)."),
+    force: bool = _FORCE,
+    strict: bool = _STRICT,
+    progress: bool = _PROGRESS,
+) -> None:
+    """Import CIFAR-10 (the official binary batches) as train/valid/test splits.
+
+    Compares each file with the git blob id committed in a public repository (unconfirmed as
+    official) and says so on stderr.
+
+    Example:
+
+      glorot import cifar10 ~/data/cifar-10-batches-bin -o cifar10.h5
+    """
+    from glorotcli.data.cifar import import_cifar10
+
+    with progress_bar(progress) as bar:
+        result = import_cifar10(folder, output, valid=valid, force=force, strict=strict,
+                                progress=bar)
+    _report_import(result)
+
+
+@app.command("inspect")
+def inspect_cmd(
+    file: Path = typer.Argument(..., help="A glorot dataset file or run file.", metavar="FILE",
+                                show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    montage: Path = typer.Option(None, "--montage", metavar="PNG",
+                                 help="Also draw a labelled grid of sample images (dataset "
+                                      "files only) into this PNG file."),
+    split: str = typer.Option(None, "--split",
+                              help="Split to draw with --montage (default: train, else the "
+                                   "first split present)."),
+    count: int = typer.Option(50, "--count", metavar="N",
+                              help="Number of images to draw with --montage."),
+    seed: int = typer.Option(0, "--seed", help="Seed choosing the images for --montage."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --montage PNG."),
+) -> None:
+    """Show what is in a glorot file: splits, class histogram, pixel range, settings, sources
+    for a dataset file; settings, progress and final errors for a run file.
+
+    Example:
+
+      glorot inspect mnist.h5 --montage mnist.png
+    """
+    from glorotcli.fileio import glorot_file_format
+
+    kind = glorot_file_format(file)
+    if kind == "glorot-run":
+        if montage is not None:
+            raise GlorotError(f"--montage draws dataset files only; {file} is a run file")
+        info = _run_info(file)
+    else:
+        from glorotcli.data.store import dataset_info
+
+        info = dataset_info(file)
+    drawn = None
+    if montage is not None:
+        from glorotcli.report.montage import montage as draw
+
+        drawn = draw(file, montage, split=split, count=count, seed=seed, force=force)
+        info["montage"] = str(drawn)
+    if as_json:
+        print_json(info)
+        return
+    if kind == "glorot-run":
+        _show_mapping(info, title=f"{file} (glorot run)")
+    else:
+        _show_dataset(info)
+    if drawn is not None:
+        print_path(drawn)
+
+
+def _run_info(path: Path) -> dict:
+    try:
+        from glorotcli.stats.runlog import run_info
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("glorotcli.stats.runlog",):
+            raise
+        raise GlorotError(f"{path}: a glorot run file, but this glorot has no run reader "
+                          "(glorotcli.stats.runlog)") from None
+    return dict(run_info(path))
+
+
+# ---------------------------------------------------------------- rendering ----
+
+def _fmt(v: object) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, list | tuple):
+        items = [_fmt(x) for x in v[:12]]
+        more = f", ... ({len(v)} items)" if len(v) > 12 else ""
+        return "[" + ", ".join(items) + more + "]"
+    return str(v)
+
+
+def _flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            rows.extend(_flatten(v, key + "."))
+        else:
+            rows.append((key, v))
+    return rows
+
+
+def _show_mapping(info: dict, title: str) -> None:
+    """Any JSON-like dict as a two-column table, nested keys joined with dots."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in _flatten(info):
+        table.add_row(key, _fmt(value))
+    stdout.print(table)
+
+
+def _show_dataset(info: dict) -> None:
+    """A dataset file: the splits, the class histogram, the settings and the sources."""
+    h, w, c = info["image_shape"]
+    stdout.print(f"[bold]{info['path']}[/]  {info['format']} v{info['format_version']}, "
+                 f"kind [bold]{info['kind']}[/], {h}x{w}x{c} images, "
+                 f"{info['n_classes']} classes", highlight=False)
+    splits = info["splits"]
+    table = Table(title="splits", title_justify="left")
+    for col in ("split", "examples", "pixel min", "pixel max", "pixel mean", "majority error"):
+        table.add_column(col, justify="left" if col == "split" else "right")
+    for name, s in splits.items():
+        table.add_row(name, f"{s['n']:,}", _fmt(s["pixel_min"]), _fmt(s["pixel_max"]),
+                      "-" if s["pixel_mean"] is None else f"{s['pixel_mean']:.2f}",
+                      _fmt(s["majority_error"]))
+    stdout.print(table)
+    hist = Table(title="examples per class", title_justify="left")
+    hist.add_column("class", justify="right")
+    hist.add_column("name")
+    for name in splits:
+        hist.add_column(name, justify="right")
+    for k, cname in enumerate(info["class_names"]):
+        hist.add_row(str(k), cname, *(f"{s['class_counts'][k]:,}" for s in splits.values()))
+    stdout.print(hist)
+    for section in ("params", "sources"):
+        if info.get(section):
+            table = Table(title=section, title_justify="left", show_header=False)
+            table.add_column("key", style="bold")
+            table.add_column("value", overflow="fold")
+            for key, value in _flatten(info[section]):
+                table.add_row(key, _fmt(value))
+            stdout.print(table)

@@ -1,0 +1,336 @@
+"""Fused Numba kernels for one dense layer, and the softmax output layer.
+
+Layer i computes ``s = z @ W + b`` and ``z' = f(s)`` (W is (fan_in, fan_out), row-major).
+
+- ``_dense_forward``: one pass over W. Threads split the *columns* of W (output units), so each
+  output is summed by one thread in the same order whatever the thread count.
+- ``_dense_backward_update``: one pass over W that both back-propagates and applies the SGD update.
+  For each row k of W (input unit k) it computes dC/dz_k = sum_j dC/ds_j W_kj with the old row,
+  multiplies by f'(s_k) to get the back-propagated gradient of the layer below, and then updates
+  the row with the weight gradient dC/dW_kj = sum_b z_bk dC/ds_bj. Threads split the rows.
+- ``_bias_act`` / ``_update``: the serial elementwise pieces of the BLAS path (large batches),
+  where NumPy ``@`` does the matrix products.
+- ``_softmax_out``: softmax, the output back-propagated gradient and the mean cost, in one go.
+
+All kernels trust their inputs: C-contiguous arrays of one float dtype, shapes as documented.
+Wrappers in ``mlp.py`` validate. Thread counts arrive as the argument ``n_chunks`` (never read
+inside a cached kernel). Floating point: ``fastmath`` reassociation and contraction only (no
+``nnan``/``ninf``), so NaN still propagates for divergence detection; results are deterministic for
+a given build and do not depend on ``n_chunks`` (each sum is done by one thread in a fixed order).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import prange
+
+from glorotcli.nn.activations import RELU, SIGMOID, SOFTSIGN, TANH, _f, _fprime
+
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+NLL, QUADRATIC = 0, 1
+COSTS = ("nll", "quadratic")
+
+_VEC = 16  # column chunks are multiples of 16 elements (one AVX-512 float32 register)
+
+
+@numba.njit(cache=True, inline="always")
+def _chunk_bounds(n, n_chunks, c):
+    """Start and end of chunk ``c`` when splitting range(n) into ``n_chunks`` aligned pieces."""
+    size = (n + n_chunks - 1) // n_chunks
+    size = ((size + _VEC - 1) // _VEC) * _VEC
+    lo = min(n, c * size)
+    hi = min(n, lo + size)
+    return lo, hi
+
+
+@numba.njit(cache=True, inline="always")
+def _act_store(acc, b, s, z, r, j0, kind, approx):
+    """s[r, j0:] = acc + b[j0:], z[r, j0:] = f(s) for one row of a column chunk."""
+    w = acc.shape[0]
+    if kind == TANH and approx:
+        for j in range(w):
+            v = acc[j] + b[j0 + j]
+            s[r, j0 + j] = v
+            z[r, j0 + j] = _f(v, TANH, True)
+    elif kind == TANH:
+        for j in range(w):
+            v = acc[j] + b[j0 + j]
+            s[r, j0 + j] = v
+            z[r, j0 + j] = _f(v, TANH, False)
+    elif kind == SIGMOID and approx:
+        for j in range(w):
+            v = acc[j] + b[j0 + j]
+            s[r, j0 + j] = v
+            z[r, j0 + j] = _f(v, SIGMOID, True)
+    elif kind == SIGMOID:
+        for j in range(w):
+            v = acc[j] + b[j0 + j]
+            s[r, j0 + j] = v
+            z[r, j0 + j] = _f(v, SIGMOID, False)
+    elif kind == SOFTSIGN:
+        for j in range(w):
+            v = acc[j] + b[j0 + j]
+            s[r, j0 + j] = v
+            z[r, j0 + j] = _f(v, SOFTSIGN, False)
+    elif kind == RELU:
+        for j in range(w):
+            v = acc[j] + b[j0 + j]
+            s[r, j0 + j] = v
+            z[r, j0 + j] = _f(v, RELU, False)
+    else:  # linear (the output layer's logits): z is not written
+        for j in range(w):
+            s[r, j0 + j] = acc[j] + b[j0 + j]
+
+
+@numba.njit(cache=True, parallel=True, fastmath=FASTMATH)
+def _dense_forward(z_in, W, b, s, z, kind, approx, n_chunks):
+    """s = z_in @ W + b; z = f(s) (kind < 0: logits only). Threads split the columns.
+
+    Four rows of W per pass over the accumulator (fewer loads/stores of ``acc`` per FMA).
+    """
+    B, n_in = z_in.shape
+    n_out = W.shape[1]
+    for c in prange(n_chunks):
+        j0, j1 = _chunk_bounds(n_out, n_chunks, c)
+        w = j1 - j0
+        if w <= 0:
+            continue
+        acc = np.zeros((B, w), dtype=W.dtype)
+        k = 0
+        while k + 4 <= n_in:
+            W0 = W[k, j0:j1]
+            W1 = W[k + 1, j0:j1]
+            W2 = W[k + 2, j0:j1]
+            W3 = W[k + 3, j0:j1]
+            for r in range(B):
+                a0 = z_in[r, k]
+                a1 = z_in[r, k + 1]
+                a2 = z_in[r, k + 2]
+                a3 = z_in[r, k + 3]
+                ar = acc[r]
+                for j in range(w):
+                    ar[j] += a0 * W0[j] + a1 * W1[j] + a2 * W2[j] + a3 * W3[j]
+            k += 4
+        while k < n_in:
+            Wk = W[k, j0:j1]
+            for r in range(B):
+                a = z_in[r, k]
+                ar = acc[r]
+                for j in range(w):
+                    ar[j] += a * Wk[j]
+            k += 1
+        for r in range(B):
+            _act_store(acc[r], b, s, z, r, j0, kind, approx)
+
+
+@numba.njit(cache=True, parallel=True, fastmath=FASTMATH)
+def _dense_backward_update(z_in, s_in, W, b, ds, lr, ds_in, kind, need_ds_in, n_chunks):
+    """Back-propagate through one layer and apply its SGD update, in one pass over W.
+
+    ``ds`` (B, fan_out): dC/ds of this layer (mean cost: already divided by B).
+    ``ds_in`` (B, fan_in): written with dC/ds of the layer below = (ds @ W_old.T) * f'(s_in),
+    when ``need_ds_in``. Then W -= lr * z_in.T @ ds and b -= lr * ds.sum(0).
+
+    Per row k of W the examples go in blocks of four: each pass over the row accumulates four
+    dot products with the old row and four terms of the weight gradient; the last pass writes
+    the updated row.
+    """
+    B, n_in = z_in.shape
+    n_out = W.shape[1]
+    zero = np.zeros(1, dtype=W.dtype)[0]
+    for c in prange(n_chunks):
+        k0, k1 = _chunk_bounds(n_in, n_chunks, c)
+        if k1 <= k0:
+            continue
+        g = np.zeros(n_out, dtype=W.dtype)
+        dz = np.empty(B, dtype=W.dtype)
+        for k in range(k0, k1):
+            Wk = W[k]
+            r = 0
+            while r < B:
+                m = min(4, B - r)
+                last = r + m >= B
+                first = r == 0
+                z0 = z_in[r, k]
+                d0 = ds[r]
+                a0 = zero
+                if m == 4:
+                    z1 = z_in[r + 1, k]
+                    z2 = z_in[r + 2, k]
+                    z3 = z_in[r + 3, k]
+                    d1 = ds[r + 1]
+                    d2 = ds[r + 2]
+                    d3 = ds[r + 3]
+                    a1 = zero
+                    a2 = zero
+                    a3 = zero
+                    if first and last:
+                        for j in range(n_out):
+                            w = Wk[j]
+                            e0 = d0[j]
+                            e1 = d1[j]
+                            e2 = d2[j]
+                            e3 = d3[j]
+                            a0 += e0 * w
+                            a1 += e1 * w
+                            a2 += e2 * w
+                            a3 += e3 * w
+                            Wk[j] = w - lr * (z0 * e0 + z1 * e1 + z2 * e2 + z3 * e3)
+                    elif first:
+                        for j in range(n_out):
+                            w = Wk[j]
+                            e0 = d0[j]
+                            e1 = d1[j]
+                            e2 = d2[j]
+                            e3 = d3[j]
+                            a0 += e0 * w
+                            a1 += e1 * w
+                            a2 += e2 * w
+                            a3 += e3 * w
+                            g[j] = z0 * e0 + z1 * e1 + z2 * e2 + z3 * e3
+                    elif last:
+                        for j in range(n_out):
+                            w = Wk[j]
+                            e0 = d0[j]
+                            e1 = d1[j]
+                            e2 = d2[j]
+                            e3 = d3[j]
+                            a0 += e0 * w
+                            a1 += e1 * w
+                            a2 += e2 * w
+                            a3 += e3 * w
+                            Wk[j] = w - lr * (g[j] + (z0 * e0 + z1 * e1 + z2 * e2 + z3 * e3))
+                    else:
+                        for j in range(n_out):
+                            w = Wk[j]
+                            e0 = d0[j]
+                            e1 = d1[j]
+                            e2 = d2[j]
+                            e3 = d3[j]
+                            a0 += e0 * w
+                            a1 += e1 * w
+                            a2 += e2 * w
+                            a3 += e3 * w
+                            g[j] += z0 * e0 + z1 * e1 + z2 * e2 + z3 * e3
+                    dz[r + 1] = a1
+                    dz[r + 2] = a2
+                    dz[r + 3] = a3
+                    m = 4
+                else:
+                    m = 1
+                    last = r + 1 >= B
+                    if first and last:
+                        for j in range(n_out):
+                            w = Wk[j]
+                            e0 = d0[j]
+                            a0 += e0 * w
+                            Wk[j] = w - lr * (z0 * e0)
+                    elif first:
+                        for j in range(n_out):
+                            e0 = d0[j]
+                            a0 += e0 * Wk[j]
+                            g[j] = z0 * e0
+                    elif last:
+                        for j in range(n_out):
+                            w = Wk[j]
+                            e0 = d0[j]
+                            a0 += e0 * w
+                            Wk[j] = w - lr * (g[j] + z0 * e0)
+                    else:
+                        for j in range(n_out):
+                            e0 = d0[j]
+                            a0 += e0 * Wk[j]
+                            g[j] += z0 * e0
+                dz[r] = a0
+                r += m
+            if need_ds_in:
+                for r in range(B):
+                    ds_in[r, k] = dz[r] * _fprime(s_in[r, k], z_in[r, k], kind)
+    # the bias: one short serial pass
+    for j in range(n_out):
+        t = zero
+        for r in range(B):
+            t += ds[r, j]
+        b[j] -= lr * t
+
+
+@numba.njit(cache=True)
+def _bias_act(s, b, z, kind, approx):
+    """BLAS path: s += b in place, z = f(s) (kind < 0: logits only, z untouched). Serial."""
+    B = s.shape[0]
+    for r in range(B):
+        acc = s[r].copy()
+        _act_store(acc, b, s, z, r, 0, kind, approx)
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _grad_act(dz, s, z, kind):
+    """BLAS path: dz *= f'(s) in place (dz = ds_next @ W.T becomes dC/ds). Serial."""
+    B, n = dz.shape
+    for r in range(B):
+        for k in range(n):
+            dz[r, k] *= _fprime(s[r, k], z[r, k], kind)
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _update(W, dW, b, ds, lr):
+    """BLAS path: W -= lr * dW, b -= lr * ds.sum(0). Serial, one pass."""
+    n_in, n_out = W.shape
+    for k in range(n_in):
+        for j in range(n_out):
+            W[k, j] -= lr * dW[k, j]
+    B = ds.shape[0]
+    zero = np.zeros(1, dtype=W.dtype)[0]
+    for j in range(n_out):
+        t = zero
+        for r in range(B):
+            t += ds[r, j]
+        b[j] -= lr * t
+
+
+@numba.njit(cache=True)
+def _softmax_out(s, y, cost, p, ds):
+    """p = softmax(s); ds = dC/ds of the mean cost over the batch; returns the mean cost.
+
+    nll: C = -log p_y (computed as a log-sum-exp, so it stays finite);
+    quadratic: C = sum_k (p_k - t_k)^2 with t the one-hot target.
+    """
+    B, K = s.shape
+    total = 0.0
+    inv_b = 1.0 / B
+    for r in range(B):
+        m = s[r, 0]
+        for k in range(1, K):
+            m = max(m, s[r, k])
+        tot = 0.0
+        for k in range(K):
+            e = math.exp(float(s[r, k]) - m)
+            p[r, k] = e
+            tot += e
+        for k in range(K):
+            p[r, k] = p[r, k] / tot
+        yr = y[r]
+        if cost == NLL:
+            total += -(float(s[r, yr]) - m - math.log(tot))
+            for k in range(K):
+                ds[r, k] = (p[r, k] - (1.0 if k == yr else 0.0)) * inv_b
+        else:
+            gp = 0.0
+            for k in range(K):
+                d = float(p[r, k]) - (1.0 if k == yr else 0.0)
+                total += d * d
+                gp += 2.0 * d * p[r, k]
+            for k in range(K):
+                d = float(p[r, k]) - (1.0 if k == yr else 0.0)
+                ds[r, k] = p[r, k] * (2.0 * d - gp) * inv_b
+    return total * inv_b
+
+
+def softmax_out(s: np.ndarray, y: np.ndarray, cost: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Convenience wrapper: (p, ds, mean cost) for logits ``s`` (B, K) and labels ``y``."""
+    p = np.empty_like(s)
+    ds = np.empty_like(s)
+    return p, ds, _softmax_out(s, np.ascontiguousarray(y, np.int64), cost, p, ds)

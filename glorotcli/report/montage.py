@@ -1,0 +1,104 @@
+"""A labelled grid of sample images from a dataset file (``glorot inspect --montage``).
+
+Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global backend switch).
+Single-channel images are drawn grey with 0 white and 255 black (MNIST's convention: 0 is the
+background, 255 the ink); three-channel images are drawn in colour as stored. Each tile is
+titled with its class name; the figure title names the file, the split and the sample.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from glorotcli.data.store import read_dataset
+from glorotcli.errors import GlorotError
+from glorotcli.fileio import atomic_output, check_output_path
+
+
+def pick_examples(n: int, count: int, seed: int, y: np.ndarray) -> np.ndarray:
+    """``min(count, n)`` distinct indices drawn with ``seed``, ordered by class then index."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(n, size=min(count, n), replace=False)
+    return idx[np.lexsort((idx, y[idx]))]
+
+
+def draw_montage(images: np.ndarray, labels: list[str], title: str, out: Path) -> None:
+    """Draw ``images`` (K, H, W, C) uint8 in a grid, tile k titled ``labels[k]``, as PNG ``out``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    k = len(images)
+    cols = min(k, 10) if k <= 100 else math.ceil(math.sqrt(k))
+    rows = math.ceil(k / cols)
+    fig = Figure(figsize=(max(cols * 1.0, 4.0), rows * 1.15 + 0.7), dpi=100)
+    FigureCanvasAgg(fig)
+    grey = images.shape[-1] == 1
+    for i in range(rows * cols):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        if i >= k:
+            ax.set_axis_off()
+            continue
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_color("0.75")
+        if grey:
+            ax.imshow(images[i, :, :, 0], cmap="gray_r", vmin=0, vmax=255,
+                      interpolation="nearest")
+        else:
+            ax.imshow(images[i], interpolation="nearest")
+        ax.set_title(labels[i], fontsize=8, pad=2)
+    fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.55 / fig.get_figheight(),
+                        wspace=0.1, hspace=0.35)
+    fig.savefig(out, format="png")
+
+
+def montage(
+    dataset: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    split: str | None = None,
+    count: int = 50,
+    seed: int = 0,
+    force: bool = False,
+) -> Path:
+    """Draw ``count`` examples of ``split`` (default: train, else the first split present) of a
+    dataset file as a labelled grid into the PNG ``out``, written atomically; return ``out``."""
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise GlorotError(f"--montage {out}: expected a file name ending in .png")
+    if count < 1:
+        raise GlorotError(f"--count must be 1 or more, got {count}")
+    if seed < 0:
+        raise GlorotError(f"--seed must be 0 or more, got {seed}")
+    check_output_path(out, force)
+    if split is None:
+        read_dataset(dataset, splits=())  # validates the file before anything else
+        present = _present_splits(Path(dataset))
+        split = "train" if "train" in present else present[0]
+    ds = read_dataset(dataset, splits=(split,))
+    data = ds.splits[split]
+    if len(data) == 0:
+        raise GlorotError(f"{dataset}: the {split} split is empty, nothing to draw")
+    idx = pick_examples(len(data), count, seed, data.y)
+    images = data.x[idx].reshape(len(idx), *ds.image_shape)
+    labels = [ds.class_names[int(c)] for c in data.y[idx]]
+    title = (f"{Path(dataset).name}: {split} split, {len(idx)} of {len(data):,} images "
+             f"({ds.kind}, seed {seed})")
+    with atomic_output(out, force=force) as tmp:
+        draw_montage(images, labels, title, tmp)
+    return out
+
+
+def _present_splits(path: Path) -> list[str]:
+    import h5py
+
+    from glorotcli.data.store import SPLITS
+
+    with h5py.File(path, "r") as f:
+        return [s for s in SPLITS if s in f]

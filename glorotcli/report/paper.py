@@ -1,0 +1,82 @@
+"""The paper's own numbers that the reports put beside the measured ones.
+
+Sources: Glorot & Bengio (2010), Table 1 and the figure readings restated in
+``/work/shared/docs/paper.md`` (sections 3-5). Readings marked "plot" were read off a figure and
+are approximate.
+"""
+
+from __future__ import annotations
+
+UPDATES_PER_EPOCH = 20_000
+"""The paper's plotted "epoch": 20k mini-batch updates (Figs. 2, 3, 9, 10; paper.md A3)."""
+
+EPOCH_LABEL = "Epochs of 20k mini-batch updates"
+EXAMPLES_LABEL = "examples seen"
+
+DATASETS = ("shapeset", "mnist", "cifar10", "small-imagenet")
+"""Table 1 columns, as the ``kind`` of a dataset file."""
+
+DATASET_LABELS = {
+    "shapeset": "Shapeset-3x2",
+    "mnist": "MNIST",
+    "cifar10": "CIFAR-10",
+    "small-imagenet": "Small-ImageNet",
+}
+
+TABLE1_DEPTH = 5
+"""Table 1's caption: 5 hidden layers for every entry (A13)."""
+
+TABLE1_ROWS = (("softsign", "standard"), ("softsign", "normalized"), ("tanh", "standard"),
+               ("tanh", "normalized"), ("sigmoid", "standard"))
+"""Table 1 rows in the paper's order, as (activation, init)."""
+
+TABLE1 = {
+    ("softsign", "standard"): {"shapeset": 16.27, "mnist": 1.64, "cifar10": 55.78,
+                               "small-imagenet": 69.14},
+    ("softsign", "normalized"): {"shapeset": 16.06, "mnist": 1.72, "cifar10": 53.8,
+                                 "small-imagenet": 68.13},
+    ("tanh", "standard"): {"shapeset": 27.15, "mnist": 1.76, "cifar10": 55.9,
+                           "small-imagenet": 70.58},
+    ("tanh", "normalized"): {"shapeset": 15.60, "mnist": 1.64, "cifar10": 52.92,
+                             "small-imagenet": 68.57},
+    ("sigmoid", "standard"): {"shapeset": 82.61, "mnist": 2.21, "cifar10": 57.28,
+                              "small-imagenet": 70.66},
+}
+"""Table 1: test error (%) of depth-5 nets, per (activation, init) and data set."""
+
+JACOBIAN_SV_MEAN = {"standard": 0.5, "normalized": 0.8}
+"""§4.2.2: mean singular value of the layer-to-layer Jacobians, tanh at initialization."""
+
+FIG3_FINAL_STD = {
+    "tanh": (0.62, 0.62, 0.5, 0.36, 0.22),
+    "softsign": (0.57, 0.57, 0.48, 0.48, 0.27),
+}
+"""Fig. 3 (plot): activation std per layer at the end of training (≈ epoch 95)."""
+
+FIG6_STD_INIT = {
+    "standard": (0.31, 0.16, 0.093, 0.052, 0.029),
+    "normalized": (0.29, 0.29, 0.29, 0.29, 0.29),
+}
+"""Fig. 6 (plot, derived as 0.4 / peak): tanh activation std per layer at initialization."""
+
+FIG9_L1_OVER_L5 = {"standard": 3.3, "normalized": 1.7}
+"""Fig. 9 (plot): weight-gradient std of layer 1 over layer 5 after ≈ 30 epochs."""
+
+MAJORITY_ERROR_SHAPESET = 0.833
+"""Shapeset-3x2 majority-class error (paper.md C1), for runs whose file lacks the baseline."""
+
+
+def row_label(activation: str, init: str) -> str:
+    """The paper's name of a configuration: "Tanh", "Tanh N", "Softsign N", "Sigmoid"; other
+    inits keep their name ("Tanh (he)")."""
+    name = str(activation).capitalize()
+    if init == "standard":
+        return name
+    if init == "normalized":
+        return f"{name} N"
+    return f"{name} ({init})"
+
+
+def paper_test_error(activation: str, init: str, kind: str) -> float | None:
+    """Table 1's test error (%) for a configuration and data-set kind, or None."""
+    return TABLE1.get((activation, init), {}).get(kind)

@@ -1,0 +1,346 @@
+"""Turning run files into the numbers the reports draw.
+
+``load_runs`` is the only function here that touches files (through ``read_run``); everything
+else takes a ``RunData`` (or plain arrays) and returns NumPy arrays or plain dicts, so it is easy
+to test on small run files made in a test.
+
+Units are the paper's: training time in "epochs of 20k mini-batch updates" (``epochs``), error
+curves in percent against examples seen, histograms as densities (``density``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from glorotcli.report import paper
+from glorotcli.stats.runlog import RunData, read_run
+
+
+class Unavailable(Exception):
+    """A run lacks what a number or figure needs; the message says what is missing."""
+
+
+def load_runs(paths: Iterable[str | os.PathLike]) -> list[RunData]:
+    """Read each run file (SWMR, so also while it is being written)."""
+    return [read_run(p) for p in paths]
+
+
+# ------------------------------------------------------------------------ units ----
+
+def epochs(step: np.ndarray) -> np.ndarray:
+    """Updates -> the paper's epochs of 20k mini-batch updates (A3)."""
+    return np.asarray(step, dtype=np.float64) / paper.UPDATES_PER_EPOCH
+
+
+def bin_centers(edges: np.ndarray) -> np.ndarray:
+    e = np.asarray(edges, dtype=np.float64)
+    return 0.5 * (e[1:] + e[:-1])
+
+
+def density(hist: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Fractions per bin (..., B) -> a density over the histogram's range that integrates to 1
+    (values off the scale are left out; ``off_scale`` says how many). All-zero rows stay 0."""
+    h = np.asarray(hist, dtype=np.float64)
+    width = np.diff(np.asarray(edges, dtype=np.float64))
+    total = h.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.where(total > 0, h / np.where(total > 0, total, 1.0) / width, 0.0)
+    return d
+
+
+def off_scale(hist: np.ndarray) -> np.ndarray:
+    """Fraction of values that fell outside the histogram edges, per row."""
+    return np.clip(1.0 - np.asarray(hist, dtype=np.float64).sum(axis=-1), 0.0, 1.0)
+
+
+# ------------------------------------------------------------------ run identity ----
+
+def run_name(run: RunData) -> str:
+    """The run file's name without its folder and suffix."""
+    return run.path.stem
+
+
+def config(run: RunData) -> dict:
+    """The settings a report shows, with fallbacks to the root attributes."""
+    c = run.config
+    n_hidden = run.n_hidden or c.get("depth")
+    widths = sorted(set(run.sizes[1:-1])) if run.sizes else [c.get("width")]
+    return {
+        "activation": c.get("activation") or run.attrs.get("activation"),
+        "init": c.get("init") or run.attrs.get("init"),
+        "depth": n_hidden,
+        "width": widths[0] if len(widths) == 1 else widths,
+        "batch_size": c.get("batch_size"),
+        "lr": c.get("lr"),
+        "cost": c.get("cost", "nll"),
+        "seed": c.get("seed", run.attrs.get("seed")),
+        "data": data_kind(run),
+    }
+
+
+def data_kind(run: RunData) -> str | None:
+    """The data set's kind ("shapeset", "mnist", "cifar10"), also for online Shapeset runs."""
+    kind = run.dataset.get("kind")
+    if not kind and run.config.get("online"):
+        kind = "shapeset"
+    return kind
+
+
+def run_label(run: RunData, *, with_depth: bool = False) -> str:
+    """The paper's name of the run ("Tanh N"), with the depth when asked or when it is not 5,
+    and the cost when it is not the paper's."""
+    c = config(run)
+    label = paper.row_label(c["activation"], c["init"])
+    if with_depth or (c["depth"] not in (None, paper.TABLE1_DEPTH)):
+        label += f" depth {c['depth']}"
+    if c["cost"] not in (None, "nll"):
+        label += f" ({c['cost']})"
+    return label
+
+
+def source_note(runs: Sequence[RunData]) -> str:
+    """One line naming the source runs and their settings, for a figure's small print."""
+    parts = []
+    for r in runs:
+        c = config(r)
+        steps = int(r.log["step"][-1]) if len(r.log.get("step", ())) else 0
+        parts.append(f"{r.path.name}: {c['activation']}/{c['init']} {c['depth']}x{c['width']} "
+                     f"bs {c['batch_size']} lr {c['lr']} seed {c['seed']} "
+                     f"{paper.DATASET_LABELS.get(c['data'], c['data'])} {steps:,} steps")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------- layer series ----
+
+def require_layers(run: RunData, q: str = "act", stat: str | None = None) -> None:
+    """Raise Unavailable unless the run has per-layer ``q`` statistics (with ``stat``)."""
+    if q not in run.layers or not len(run.layer_step):
+        what = "no per-layer statistics (/layers)" if not run.layers else f"no /layers/{q} rows"
+        raise Unavailable(f"{run.path.name}: {what}")
+    if stat is not None and stat not in run.layers[q]:
+        raise Unavailable(f"{run.path.name}: no /layers/{q}/{stat}")
+
+
+def layer_stat(run: RunData, q: str, stat: str) -> tuple[np.ndarray, np.ndarray]:
+    """(epochs (M,), values (M, L)) of one per-layer statistic over training."""
+    require_layers(run, q, stat)
+    return epochs(run.layer_step), np.asarray(run.layers[q][stat], dtype=np.float64)
+
+
+@dataclass
+class HistSnapshot:
+    """Per-layer histograms of one quantity at one probe row, as densities."""
+
+    step: int
+    centers: np.ndarray      # (B,)
+    edges: np.ndarray        # (B+1,)
+    density: np.ndarray      # (L, B), each row integrates to 1 over the edges
+    off_scale: np.ndarray    # (L,)
+
+
+def hist_at(run: RunData, q: str, which: str = "last") -> HistSnapshot:
+    """Histograms of quantity ``q`` at initialization (``which="init"``, needs a probe row at
+    step 0) or at the last probe row (``"last"``)."""
+    require_layers(run, q, "hist")
+    if q not in run.edges:
+        raise Unavailable(f"{run.path.name}: /layers/{q}/hist has no edges")
+    if which == "init":
+        idx = np.flatnonzero(run.layer_step == 0)
+        if not len(idx):
+            raise Unavailable(f"{run.path.name}: no probe row at step 0 (initialization)")
+        i = int(idx[0])
+    elif which == "last":
+        i = len(run.layer_step) - 1
+    else:
+        raise ValueError(f"which must be 'init' or 'last', got {which!r}")
+    h = np.asarray(run.layers[q]["hist"][i], dtype=np.float64)
+    e = run.edges[q]
+    return HistSnapshot(step=int(run.layer_step[i]), centers=bin_centers(e), edges=e,
+                        density=density(h, e), off_scale=off_scale(h))
+
+
+def stat_at(run: RunData, q: str, stat: str, which: str = "last") -> np.ndarray:
+    """(L,) values of a statistic at initialization or at the last probe row."""
+    require_layers(run, q, stat)
+    if which == "init":
+        idx = np.flatnonzero(run.layer_step == 0)
+        if not len(idx):
+            raise Unavailable(f"{run.path.name}: no probe row at step 0 (initialization)")
+        return np.asarray(run.layers[q][stat][int(idx[0])])
+    return np.asarray(run.layers[q][stat][-1])
+
+
+def jacobian(run: RunData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(epochs (J,), sv_mean (J, L-1), sv_std (J, L-1)) of the layer-to-layer Jacobians."""
+    jac = run.jacobian
+    if not jac or not len(jac.get("step", ())):
+        raise Unavailable(f"{run.path.name}: no Jacobian singular values (/layers/jacobian)")
+    return epochs(jac["step"]), np.asarray(jac["sv_mean"]), np.asarray(jac["sv_std"])
+
+
+# ---------------------------------------------------------------- error curves ----
+
+def error_curve(run: RunData, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """(examples seen, error in %) at the rows where ``split`` error was evaluated."""
+    key = f"{split}_error"
+    e = np.asarray(run.log.get(key, np.zeros(0)), dtype=np.float64)
+    x = np.asarray(run.log.get("examples_seen", np.zeros(len(e))), dtype=np.float64)
+    ok = np.isfinite(e)
+    if not ok.any():
+        raise Unavailable(f"{run.path.name}: no {split} error in /log")
+    return x[ok], 100.0 * e[ok]
+
+
+def _last_finite(a: np.ndarray | None) -> float | None:
+    if a is None:
+        return None
+    a = np.asarray(a, dtype=np.float64)
+    idx = np.flatnonzero(np.isfinite(a))
+    return float(a[idx[-1]]) if len(idx) else None
+
+
+def final_test_error(run: RunData) -> float | None:
+    """The last evaluated test error in % (Table 1's "final" error, A12), or None."""
+    v = _last_finite(run.log.get("test_error"))
+    return None if v is None else 100.0 * v
+
+
+def majority_error(run: RunData) -> float | None:
+    """The data's majority-class error in % (the baseline a useless net reaches), or None."""
+    v = run.dataset.get("majority_error")
+    if v is None and data_kind(run) == "shapeset":
+        v = paper.MAJORITY_ERROR_SHAPESET
+    return None if v is None else 100.0 * float(v)
+
+
+def summary(run: RunData) -> dict:
+    """The per-run numbers of the report's summary table (JSON-ready)."""
+    log = run.log
+    step = log.get("step", np.zeros(0))
+    c = config(run)
+    kind = c["data"]
+    measured = final_test_error(run)
+    paper_value = (paper.paper_test_error(c["activation"], c["init"], kind)
+                   if c["depth"] == paper.TABLE1_DEPTH and c["cost"] in (None, "nll") else None)
+    return {
+        "path": str(run.path),
+        "label": run_label(run),
+        "status": run.status,
+        "config": c,
+        "steps": int(step[-1]) if len(step) else 0,
+        "epochs": float(epochs(step[-1])) if len(step) else 0.0,
+        "examples_seen": int(log["examples_seen"][-1]) if len(step) else 0,
+        "train_loss": _last_finite(log.get("train_loss")),
+        "valid_error": _pct(_last_finite(log.get("valid_error"))),
+        "test_error": measured,
+        "majority_error": majority_error(run),
+        "paper_test_error": paper_value,
+        "probe_rows": int(len(run.layer_step)),
+        "jacobian_rows": int(len(run.jacobian.get("step", ()))) if run.jacobian else 0,
+        "missing": list(run.missing),
+    }
+
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else 100.0 * v
+
+
+def layer_table(run: RunData) -> dict:
+    """Per-layer statistics at initialization and at the last probe (JSON-ready)."""
+    out: dict = {}
+    for q in run.layers:
+        row: dict = {}
+        for which in ("init", "last"):
+            try:
+                row[which] = {s: stat_at(run, q, s, which).tolist()
+                              for s in ("mean", "std", "p2", "p98", "sat")
+                              if s in run.layers[q]}
+                row[which]["step"] = (0 if which == "init" else int(run.layer_step[-1]))
+            except Unavailable:
+                continue
+        out[q] = row
+    return out
+
+
+# ------------------------------------------------------------------------ Table 1 ----
+
+@dataclass
+class Cell:
+    """One Table-1 cell: the measured final test errors (%) of the runs placed there, and the
+    paper's value when the configuration is the paper's."""
+
+    measured: list[float] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)
+    paper: float | None = None
+
+    @property
+    def mean(self) -> float | None:
+        return float(np.mean(self.measured)) if self.measured else None
+
+
+@dataclass
+class Table1:
+    rows: list[str]
+    cols: list[str]
+    cells: dict[tuple[str, str], Cell]
+    unplaced: list[str]
+
+    def to_json(self) -> dict:
+        return {
+            "rows": self.rows,
+            "columns": [paper.DATASET_LABELS.get(c, c) for c in self.cols],
+            "cells": [{"row": r, "column": paper.DATASET_LABELS.get(c, c), "measured": cell.mean,
+                       "measured_each": cell.measured, "runs": cell.runs, "paper": cell.paper}
+                      for (r, c), cell in self.cells.items()],
+            "unplaced": self.unplaced,
+        }
+
+
+def table1_key(run: RunData) -> tuple[str, str] | None:
+    """(row label, data kind) of the Table-1 cell a run belongs in, or None (no data kind)."""
+    c = config(run)
+    if not c["data"] or not c["activation"]:
+        return None
+    return run_label(run), c["data"]
+
+
+def table1(runs: Sequence[RunData]) -> Table1:
+    """Place each run's final test error in its Table-1 cell: row = activation + init (plus
+    depth/cost when they differ from the paper's), column = data kind. The paper's 5 rows and 3
+    data sets are always present; rows and columns of other configurations are added."""
+    rows = [paper.row_label(a, i) for a, i in paper.TABLE1_ROWS]
+    cols = ["shapeset", "mnist", "cifar10"]
+    cells: dict[tuple[str, str], Cell] = {}
+    for (a, i), vals in paper.TABLE1.items():
+        for kind in cols:
+            cells[(paper.row_label(a, i), kind)] = Cell(paper=vals.get(kind))
+    unplaced = []
+    for run in runs:
+        key = table1_key(run)
+        err = final_test_error(run)
+        if key is None or err is None:
+            unplaced.append(f"{run.path.name}: " + ("no test error yet" if err is None
+                                                    else "unknown data set"))
+            continue
+        row, kind = key
+        if row not in rows:
+            rows.append(row)
+        if kind not in cols:
+            cols.append(kind)
+        cell = cells.setdefault((row, kind), Cell())
+        cell.measured.append(err)
+        cell.runs.append(run.path.name)
+    ordered = {(r, c): cells.get((r, c), Cell()) for r in rows for c in cols}
+    return Table1(rows=rows, cols=cols, cells=ordered, unplaced=unplaced)
+
+
+def fmt(v: float | None, digits: int = 2) -> str:
+    """A number for a table: '-' for None/NaN."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.{digits}f}"

@@ -1,0 +1,158 @@
+"""Figure 5: the training cost as a function of two weights, cross-entropy versus quadratic.
+
+The paper gives only "two layers, tanh units, a random input and target" (paper.md Fig. 5). Our
+choice (A15): the scalar chain ``x -> h = tanh(W1 x) -> p = sigmoid(W2 h)`` with zero biases, on
+a few seeded pairs with ``x ~ N(0, 1)`` and ``t`` in {0, 1}; the cost is the mean over the pairs
+of the cross-entropy ``-t log p - (1 - t) log(1 - p)`` or of the quadratic cost ``(p - t)^2``,
+evaluated on a square grid of (W1, W2), 41 x 41 on [-4, 4]^2 by default.
+
+The plateau measure (C16) is the share of grid points where the gradient norm
+``|dC/d(W1, W2)|`` is below ``flat`` (default 0.01): there SGD barely moves. Gradients are
+computed in closed form (chain rule), not by finite differences on the grid.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from glorotcli.errors import GlorotError
+
+DEFAULT_GRID = 41
+DEFAULT_LIMIT = 4.0
+DEFAULT_PAIRS = 4
+DEFAULT_FLAT = 0.01
+_EPS = 1e-12
+
+
+@dataclass
+class Surface:
+    """Cost surfaces on the grid ``w1`` x ``w2``: arrays (G, G) indexed [i2, i1] (rows W2)."""
+
+    w1: np.ndarray
+    w2: np.ndarray
+    x: np.ndarray
+    t: np.ndarray
+    cross_entropy: np.ndarray
+    quadratic: np.ndarray
+    grad_ce: np.ndarray
+    grad_quad: np.ndarray
+    flat: float
+    seed: int
+
+    @property
+    def plateau_ce(self) -> float:
+        """Share of the grid where the cross-entropy gradient norm is below ``flat``."""
+        return float(np.mean(self.grad_ce < self.flat))
+
+    @property
+    def plateau_quad(self) -> float:
+        """Share of the grid where the quadratic-cost gradient norm is below ``flat``."""
+        return float(np.mean(self.grad_quad < self.flat))
+
+    def summary(self) -> dict:
+        """JSON-ready numbers: settings, ranges and plateau shares."""
+        return {
+            "network": "x -> tanh(W1 x) -> sigmoid(W2 h), zero biases (A15)",
+            "seed": self.seed,
+            "pairs": [{"x": float(a), "t": int(b)} for a, b in zip(self.x, self.t, strict=True)],
+            "grid": int(len(self.w1)),
+            "limit": float(self.w1[-1]),
+            "flat": self.flat,
+            "cross_entropy": {"min": float(self.cross_entropy.min()),
+                              "max": float(self.cross_entropy.max()),
+                              "plateau_share": self.plateau_ce},
+            "quadratic": {"min": float(self.quadratic.min()), "max": float(self.quadratic.max()),
+                          "plateau_share": self.plateau_quad},
+        }
+
+
+def sample_pairs(n_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n_pairs`` seeded (x, t): x ~ N(0, 1), t in {0, 1} (both classes present when n >= 2)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    x = rng.standard_normal(n_pairs)
+    t = rng.integers(0, 2, n_pairs)
+    if n_pairs >= 2 and t.min() == t.max():
+        t[-1] = 1 - t[-1]
+    return x, t
+
+
+def cost_surface(*, grid: int = DEFAULT_GRID, limit: float = DEFAULT_LIMIT,
+                 n_pairs: int = DEFAULT_PAIRS, seed: int = 0,
+                 flat: float = DEFAULT_FLAT) -> Surface:
+    """Cross-entropy and quadratic cost (mean over the pairs) and their gradient norms on a
+    ``grid`` x ``grid`` lattice of (W1, W2) in [-limit, limit]^2."""
+    if not (isinstance(grid, int | np.integer) and grid >= 3):
+        raise GlorotError(f"--grid must be an integer >= 3, got {grid}")
+    if not (limit > 0 and np.isfinite(limit)):
+        raise GlorotError(f"--limit must be a positive number, got {limit}")
+    if not (isinstance(n_pairs, int | np.integer) and n_pairs >= 1):
+        raise GlorotError(f"--pairs must be an integer >= 1, got {n_pairs}")
+    if not (flat > 0 and np.isfinite(flat)):
+        raise GlorotError(f"--flat must be a positive number, got {flat}")
+    if seed < 0:
+        raise GlorotError(f"--seed must be a non-negative integer, got {seed}")
+    x, t = sample_pairs(int(n_pairs), int(seed))
+    w = np.linspace(-limit, limit, int(grid))
+    W1, W2 = np.meshgrid(w, w)  # (G, G), rows vary W2
+    W1 = W1[..., None]
+    W2 = W2[..., None]
+    h = np.tanh(W1 * x)                        # (G, G, P)
+    s = W2 * h
+    p = 1.0 / (1.0 + np.exp(-s))
+    # cross-entropy via log-sigmoid for stability: -log p = log(1 + e^-s)
+    ce = t * np.logaddexp(0.0, -s) + (1 - t) * np.logaddexp(0.0, s)
+    quad = (p - t) ** 2
+    d_ce = p - t                               # dCE/ds
+    d_q = 2.0 * (p - t) * p * (1.0 - p)        # dQ/ds
+    ds_dw2 = h
+    ds_dw1 = W2 * (1.0 - h ** 2) * x
+    n = len(x)
+
+    def gnorm(d):
+        g1 = (d * ds_dw1).sum(-1) / n
+        g2 = (d * ds_dw2).sum(-1) / n
+        return np.hypot(g1, g2)
+
+    return Surface(w1=w, w2=w.copy(), x=x, t=t, cross_entropy=ce.mean(-1), quadratic=quad.mean(-1),
+                   grad_ce=gnorm(d_ce), grad_quad=gnorm(d_q), flat=float(flat), seed=int(seed))
+
+
+def write_values(surface: Surface, path: str | os.PathLike) -> None:
+    """Write the grid to ``path``: ``.npz`` (NumPy) or ``.h5``/``.hdf5`` (HDF5), arrays
+    ``w1`` (G,), ``w2`` (G,), ``cross_entropy``/``quadratic``/``grad_ce``/``grad_quad`` (G, G)
+    indexed [i2, i1], ``x``/``t`` (P,) and the settings as attributes. The caller makes it
+    atomic."""
+    arrays = {"w1": surface.w1, "w2": surface.w2, "x": surface.x, "t": surface.t,
+              "cross_entropy": surface.cross_entropy, "quadratic": surface.quadratic,
+              "grad_ce": surface.grad_ce, "grad_quad": surface.grad_quad}
+    meta = {"seed": surface.seed, "flat": surface.flat, "plateau_ce": surface.plateau_ce,
+            "plateau_quad": surface.plateau_quad,
+            "network": "x -> tanh(W1 x) -> sigmoid(W2 h), zero biases"}
+    suffix = values_suffix(path)
+    if suffix == ".npz":
+        with open(path, "wb") as f:
+            np.savez(f, **arrays, **{k: np.asarray(v) for k, v in meta.items()})
+    else:
+        import h5py
+
+        with h5py.File(path, "w") as f:
+            f.attrs["format"] = "glorot-surface"
+            f.attrs["format_version"] = 1
+            for k, v in meta.items():
+                f.attrs[k] = v
+            for k, v in arrays.items():
+                f.create_dataset(k, data=v)
+
+
+def values_suffix(path: str | os.PathLike) -> str:
+    """The file kind of a ``--values`` path, from its suffix (".npz" or ".h5")."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".npz":
+        return ".npz"
+    if suffix in (".h5", ".hdf5"):
+        return ".h5"
+    raise GlorotError(f"--values {path}: expected a .npz or .h5 file name")

@@ -1,0 +1,250 @@
+"""The terminal report: rich tables and unicode charts that read in any terminal.
+
+Charts use the eight block characters ``▁▂▃▄▅▆▇█``: one row per layer, time (or the histogram's
+axis) left to right. ``sparkline`` and ``histline`` are plain functions on arrays; ``render``
+builds the whole report for a list of runs as one rich renderable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from glorotcli.report import paper, series
+from glorotcli.report.series import Unavailable, fmt
+from glorotcli.stats.runlog import RunData
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+CHART_WIDTH = 48
+QUANTITY_NAMES = {"act": "activations z", "bgrad": "back-propagated gradients dC/ds",
+                  "wgrad": "weight gradients dC/dW"}
+
+
+def resample(values: np.ndarray, width: int) -> np.ndarray:
+    """Shorten a series to at most ``width`` points by taking the last value of each of
+    ``width`` equal chunks (keeps the final value exact); shorter series are returned as is."""
+    v = np.asarray(values, dtype=np.float64)
+    n = len(v)
+    if n <= width:
+        return v
+    ends = np.ceil(np.arange(1, width + 1) * n / width).astype(int) - 1
+    return v[ends]
+
+
+def sparkline(values: np.ndarray, lo: float, hi: float) -> str:
+    """Block characters for ``values`` on the scale [lo, hi]; NaN is a space."""
+    v = np.asarray(values, dtype=np.float64)
+    out = []
+    span = hi - lo
+    for x in v:
+        if not np.isfinite(x):
+            out.append(" ")
+            continue
+        frac = 0.5 if span <= 0 else (min(max(x, lo), hi) - lo) / span
+        out.append(BLOCKS[int(round(frac * (len(BLOCKS) - 1)))])
+    return "".join(out)
+
+
+def histline(hist: np.ndarray, width: int = CHART_WIDTH) -> str:
+    """A histogram (B,) as ``width`` block characters (bins summed in groups), scaled to its own
+    peak; empty groups are spaces so a spread-out histogram and a spike read differently."""
+    h = np.asarray(hist, dtype=np.float64)
+    B = len(h)
+    if B > width:
+        idx = np.linspace(0, B, width + 1).astype(int)
+        h = np.add.reduceat(h, idx[:-1])
+    peak = h.max() if len(h) else 0.0
+    if not peak > 0:
+        return " " * len(h)
+    chars = []
+    for x in h:
+        if x <= 0:
+            chars.append(" ")
+        else:
+            chars.append(BLOCKS[max(0, int(np.ceil(x / peak * len(BLOCKS))) - 1)])
+    return "".join(chars)
+
+
+# ------------------------------------------------------------------------ sections ----
+
+def summary_table(runs: Sequence[RunData]) -> Table:
+    t = Table(title="Runs", title_justify="left", header_style="bold")
+    for col in ("run", "config", "status", "steps", "epochs*", "examples", "train loss",
+                "valid err %", "test err %", "paper %", "majority %"):
+        t.add_column(col, justify="left" if col in ("run", "config", "status") else "right")
+    for r in runs:
+        s = series.summary(r)
+        c = s["config"]
+        cfg = (f"{s['label']}  {c['depth']}x{c['width']}  bs {c['batch_size']}  lr {c['lr']}  "
+               f"{paper.DATASET_LABELS.get(c['data'], c['data'])}  seed {c['seed']}")
+        t.add_row(r.path.name, cfg, s["status"], f"{s['steps']:,}", f"{s['epochs']:.2f}",
+                  f"{s['examples_seen']:,}", fmt(s["train_loss"], 4), fmt(s["valid_error"]),
+                  fmt(s["test_error"]), fmt(s["paper_test_error"]), fmt(s["majority_error"]))
+    t.caption = ("* epochs of 20k mini-batch updates (the paper's unit). paper %: Table 1 for "
+                 "the same activation, init, depth 5 and data set. majority %: error of always "
+                 "answering the most frequent class.")
+    t.caption_justify = "left"
+    return t
+
+
+def layer_charts(run: RunData, width: int = CHART_WIDTH) -> Table:
+    """Activation mean, std and 98th percentile per layer over training, one row per layer."""
+    e, mean = series.layer_stat(run, "act", "mean")
+    _, std = series.layer_stat(run, "act", "std")
+    _, p98 = series.layer_stat(run, "act", "p98")
+    t = Table(title=f"{run.path.name}: activations over training (epochs {e[0]:.2f} to "
+                    f"{e[-1]:.2f}, {len(e)} probes)", title_justify="left", header_style="bold")
+    t.add_column("layer")
+    for name in ("mean", "std", "p98"):
+        t.add_column(name, no_wrap=True)
+    scales = {}
+    for name, v in (("mean", mean), ("std", std), ("p98", p98)):
+        finite = v[np.isfinite(v)]
+        scales[name] = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    w = max(8, width // 2)
+    for j in range(mean.shape[1]):
+        cells = []
+        for name, v in (("mean", mean), ("std", std), ("p98", p98)):
+            lo, hi = scales[name]
+            cells.append(f"{sparkline(resample(v[:, j], w), lo, hi)} {v[-1, j]:+.3f}")
+        t.add_row(f"L{j + 1}", *cells)
+    t.caption = "  ".join(f"{k}: scale {lo:+.3f}..{hi:+.3f}" for k, (lo, hi) in scales.items())
+    t.caption += "  (same scale for every layer; number = last value)"
+    t.caption_justify = "left"
+    return t
+
+
+def hist_table(run: RunData, q: str, width: int = CHART_WIDTH) -> Table:
+    """Histograms of ``q`` per layer at initialization and at the last probe."""
+    snaps = {}
+    notes = []
+    for which in ("init", "last"):
+        try:
+            snaps[which] = series.hist_at(run, q, which)
+        except Unavailable as exc:
+            notes.append(str(exc).split(": ", 1)[-1])
+    if not snaps:
+        raise Unavailable(f"{run.path.name}: " + "; ".join(notes))
+    e = next(iter(snaps.values())).edges
+    t = Table(title=f"{run.path.name}: {QUANTITY_NAMES[q]} histograms on "
+                    f"[{e[0]:+.3g}, {e[-1]:+.3g}]", title_justify="left", header_style="bold")
+    t.add_column("layer")
+    for which, snap in snaps.items():
+        name = "at init (step 0)" if which == "init" else f"last probe (step {snap.step:,})"
+        t.add_column(name, no_wrap=True)
+        t.add_column("std", justify="right")
+    L = next(iter(snaps.values())).density.shape[0]
+    for j in range(L):
+        cells = []
+        for which, snap in snaps.items():
+            std = series.stat_at(run, q, "std", which)[j]
+            off = snap.off_scale[j]
+            mark = f" ({off:.0%} off)" if off >= 0.005 else ""
+            cells += [histline(snap.density[j], width), f"{std:.3g}{mark}"]
+        t.add_row(f"L{j + 1}", *cells)
+    t.caption = "each row scaled to its own peak" + (f"; {'; '.join(notes)}" if notes else "")
+    t.caption_justify = "left"
+    return t
+
+
+def jacobian_table(run: RunData) -> Table:
+    e, sv_mean, sv_std = series.jacobian(run)
+    c = series.config(run)
+    ref = paper.JACOBIAN_SV_MEAN.get(c["init"])
+    t = Table(title=f"{run.path.name}: singular values of the Jacobians dz(i+1)/dz(i)",
+              title_justify="left", header_style="bold")
+    t.add_column("layers")
+    t.add_column(f"mean sv at epoch {e[0]:.2f}", justify="right")
+    t.add_column("±std", justify="right")
+    if len(e) > 1:
+        t.add_column(f"over training ({len(e)} measurements)", no_wrap=True)
+        t.add_column(f"at epoch {e[-1]:.2f}", justify="right")
+    finite = sv_mean[np.isfinite(sv_mean)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    for j in range(sv_mean.shape[1]):
+        row = [f"{j + 1}->{j + 2}", f"{sv_mean[0, j]:.3f}", f"{sv_std[0, j]:.3f}"]
+        if len(e) > 1:
+            row += [sparkline(resample(sv_mean[:, j], CHART_WIDTH // 2), lo, hi),
+                    f"{sv_mean[-1, j]:.3f}"]
+        t.add_row(*row)
+    t.caption = (f"mean over layers at first measurement: {np.nanmean(sv_mean[0]):.3f}"
+                 + (f"; paper (§4.2.2, tanh at init, {c['init']}): ≈ {ref}" if ref else ""))
+    t.caption_justify = "left"
+    return t
+
+
+def table1_table(runs: Sequence[RunData]) -> Table:
+    tab = series.table1(runs)
+    t = Table(title="Table 1: test error % (measured / paper, depth-5 nets)",
+              title_justify="left", header_style="bold")
+    t.add_column("")
+    for c in tab.cols:
+        t.add_column(paper.DATASET_LABELS.get(c, c), justify="right")
+    for r in tab.rows:
+        cells = []
+        for c in tab.cols:
+            cell = tab.cells[(r, c)]
+            m = fmt(cell.mean)
+            if len(cell.measured) > 1:
+                m += f" (n={len(cell.measured)})"
+            text = Text(m, style="bold" if cell.measured else "dim")
+            text.append(f" / {fmt(cell.paper)}", style="dim")
+            cells.append(text)
+        t.add_row(r, *cells)
+    if tab.unplaced:
+        t.caption = "not placed: " + "; ".join(tab.unplaced)
+        t.caption_justify = "left"
+    return t
+
+
+def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str = "") -> Group:
+    """The whole terminal report for ``runs``."""
+    parts: list = [summary_table(runs)]
+    for r in runs:
+        sections: list = []
+        missing: list[str] = []
+        makers = [lambda r=r: layer_charts(r, width)]
+        makers += [lambda r=r, q=q: hist_table(r, q, width) for q in ("act", "bgrad", "wgrad")]
+        makers += [lambda r=r: jacobian_table(r)]
+        for make in makers:
+            try:
+                sections.append(make())
+            except Unavailable as exc:
+                msg = str(exc).split(": ", 1)[-1]
+                if msg not in missing:
+                    missing.append(msg)
+        if missing:
+            sections.append(Text("missing: " + "; ".join(missing), style="yellow"))
+        parts.append(Panel(Group(*sections), title=f"{r.path.name}  ({series.run_label(r)})",
+                           title_align="left"))
+    if len(runs) > 1:
+        parts.append(table1_table(runs))
+    if follow_note:
+        parts.append(Text(follow_note, style="dim"))
+    return Group(*parts)
+
+
+def report_json(runs: Sequence[RunData]) -> dict:
+    """The numbers of the terminal report, for ``--json``."""
+    out = {"runs": []}
+    for r in runs:
+        d = series.summary(r)
+        d["layers"] = series.layer_table(r)
+        try:
+            e, m, s = series.jacobian(r)
+            d["jacobian"] = {"epochs": e.tolist(), "sv_mean": m.tolist(), "sv_std": s.tolist()}
+        except Unavailable:
+            d["jacobian"] = None
+        try:
+            e, v = series.error_curve(r, "test")
+            d["test_error_curve"] = {"examples_seen": e.tolist(), "error_percent": v.tolist()}
+        except Unavailable:
+            d["test_error_curve"] = None
+        out["runs"].append(d)
+    out["table1"] = series.table1(runs).to_json()
+    return out

@@ -1,0 +1,720 @@
+"""The run file: one HDF5 file per training run, written live and readable while it grows.
+
+Layout: see the "Run file" section of ``docs/formats.md`` (the contract with the reports).
+
+Writing (``RunWriter``) follows the HDF5 single-writer/multiple-reader (SWMR) rules: every group,
+dataset and attribute is created first, then ``swmr_mode`` is switched on, and from then on the
+writer only appends rows to chunked series and overwrites fixed-size datasets (``/status``,
+``/checkpoint/*``). Rows are buffered in memory and written in batches: every ``flush_seconds``,
+at every checkpoint and on close. In each batch the series sharing an axis are written and
+flushed first and their ``step`` dataset last, so a reader that trusts ``len(step)`` always sees
+complete rows.
+
+Reading (``read_run``, ``run_info``) opens the file in SWMR read mode when it can, takes
+``n = len(step)`` for each axis and reads only the first ``n`` rows of the series on that axis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from glorotcli import __version__
+from glorotcli.errors import GlorotError
+from glorotcli.fileio import check_output_path
+
+FORMAT = "glorot-run"
+FORMAT_VERSION = 1
+
+QUANTITIES = ("act", "bgrad", "wgrad")
+"""Per-layer quantities: activations z, back-propagated gradients dC/ds, weight gradients dC/dW."""
+STATS = ("mean", "std", "p2", "p50", "p98", "sat")
+"""Statistics of each quantity, pooled over probe examples and units of a layer."""
+RATIOS = ("grad_ratio", "update_ratio")
+"""Extra per-layer series under ``/layers/wgrad``."""
+LOG_SERIES = ("examples_seen", "train_loss", "valid_error", "test_error", "wall_time",
+              "probe_seconds", "jacobian_seconds", "eval_seconds")
+"""Series on the ``/log/step`` axis (besides ``step``)."""
+STATUSES = ("running", "finished", "diverged", "interrupted")
+
+_STATUS_DTYPE = "S16"
+_JSON_CAPACITY = 65536  # bytes of the fixed-length JSON datasets in /checkpoint
+_CHUNK_TARGET = 64 * 1024
+_CHUNK_MIN = 10 * 1024
+_CHUNK_MAX = 1024 * 1024
+
+
+def chunk_rows(row_bytes: int, target: int = _CHUNK_TARGET) -> int:
+    """Rows per chunk of a series whose rows take ``row_bytes``: about ``target`` bytes a chunk,
+    never under 10 KiB (unless one row is bigger) nor over 1 MiB (unless one row is bigger)."""
+    row_bytes = max(int(row_bytes), 1)
+    rows = max(1, target // row_bytes)
+    rows = max(rows, -(-_CHUNK_MIN // row_bytes))
+    while rows > 1 and rows * row_bytes > _CHUNK_MAX:
+        rows //= 2
+    return rows
+
+
+def _now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class Checkpoint:
+    """The latest resume point: parameters, RNG states and loop counters (all JSON-able)."""
+
+    step: int
+    W: list[np.ndarray]
+    b: list[np.ndarray]
+    rng: dict
+    state: dict
+
+
+class RunWriter:
+    """Writes one run file. Create with ``RunWriter.create(...)`` or reopen with
+    ``RunWriter.resume(path)``; then ``log``, ``layers``, ``jacobian``, ``checkpoint``,
+    ``close``. Not thread-safe; one writer per file.
+
+    ``log``/``layers``/``jacobian`` only buffer rows; they reach the file at the next
+    ``flush`` (automatic every ``flush_seconds``), ``checkpoint`` or ``close``.
+    """
+
+    def __init__(self, f: h5py.File, path: Path, flush_seconds: float) -> None:
+        self._f = f
+        self.path = path
+        self.flush_seconds = float(flush_seconds)
+        self._last_flush = time.monotonic()
+        self.sizes = tuple(int(v) for v in f.attrs["sizes"])
+        self.n_layers = len(self.sizes) - 2
+        self._buf_log: list[dict] = []
+        self._buf_layers: list[dict] = []
+        self._buf_jac: list[dict] = []
+        self.has_jacobian = "layers/jacobian/step" in f
+        self.has_layers = "layers/step" in f
+        self.n_bins = {q: f[f"layers/{q}/hist"].shape[2] for q in QUANTITIES
+                       if f"layers/{q}/hist" in f}
+        self.jacobian_k = f["layers/jacobian/sv"].shape[2] if self.has_jacobian else 0
+        self._rows_written = {"log": f["log/step"].shape[0],
+                              "layers": f["layers/step"].shape[0] if self.has_layers else 0,
+                              "jacobian": (f["layers/jacobian/step"].shape[0]
+                                           if self.has_jacobian else 0)}
+        self.closed = False
+
+    # ------------------------------------------------------------------ creation ----
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        *,
+        config: Mapping,
+        sizes: Sequence[int],
+        activation: str,
+        init: str,
+        seed: int,
+        dataset: Mapping,
+        input_scale: str,
+        probe_x: np.ndarray,
+        probe_y: np.ndarray,
+        init_W: Sequence[np.ndarray],
+        init_b: Sequence[np.ndarray],
+        edges: Mapping[str, np.ndarray] | None,
+        jacobian_k: int = 0,
+        force: bool = False,
+        flush_seconds: float = 5.0,
+        extra_attrs: Mapping | None = None,
+    ) -> RunWriter:
+        """Create the run file with every group, dataset and attribute, then switch SWMR on.
+
+        ``edges`` maps each quantity of ``QUANTITIES`` to its fixed histogram edges (B+1,);
+        ``None`` makes a run without per-layer statistics (no ``/layers`` group).
+        ``jacobian_k`` > 0 makes ``/layers/jacobian`` with room for K singular values per
+        layer (needs at least 2 hidden layers). Refuses an existing ``path`` unless ``force``.
+        """
+        path = check_output_path(path, force)
+        sizes = tuple(int(v) for v in sizes)
+        if len(sizes) < 3 or min(sizes) < 1:
+            raise GlorotError(f"run sizes must be (input, hidden..., classes), got {sizes}")
+        L = len(sizes) - 2
+        if len(init_W) != L + 1 or len(init_b) != L + 1:
+            raise GlorotError(f"expected {L + 1} weight matrices, got {len(init_W)}")
+        probe_x = np.asarray(probe_x)
+        probe_y = np.asarray(probe_y)
+        if probe_x.ndim != 2 or probe_x.shape[1] != sizes[0] or probe_y.shape != probe_x.shape[:1]:
+            raise GlorotError(f"probe set must be (n, {sizes[0]}) with n labels, got "
+                              f"{probe_x.shape} and {probe_y.shape}")
+        if path.exists():  # force was given (checked above)
+            path.unlink()
+        f = h5py.File(path, "w", libver="latest")
+        try:
+            a = f.attrs
+            a["format"] = FORMAT
+            a["format_version"] = FORMAT_VERSION
+            a["glorot_version"] = __version__
+            a["created"] = _now_iso()
+            a["config"] = json.dumps(dict(config), sort_keys=True)
+            a["seed"] = int(seed)
+            a["sizes"] = np.asarray(sizes, dtype=np.int64)
+            a["activation"] = str(activation)
+            a["init"] = str(init)
+            a["dataset"] = json.dumps(dict(dataset), sort_keys=True, default=_json_default)
+            a["input_scale"] = str(input_scale)
+            for k, v in (extra_attrs or {}).items():
+                a[k] = v
+            f.create_dataset("status", data=np.bytes_(b"running"), dtype=_STATUS_DTYPE)
+            g = f.create_group("probe")
+            g.create_dataset("x", data=probe_x.astype(np.uint8))
+            g.create_dataset("y", data=probe_y.astype(np.uint8))
+
+            g = f.create_group("log")
+            _series(g, "step", (), np.int64)
+            for name in LOG_SERIES:
+                _series(g, name, (), np.int64 if name == "examples_seen" else np.float64)
+
+            if edges is not None:
+                lg = f.create_group("layers")
+                _series(lg, "step", (), np.int64)
+                _series(lg, "examples_seen", (), np.int64)
+                for q in QUANTITIES:
+                    if q not in edges:
+                        raise GlorotError(f"histogram edges for {q!r} are missing")
+                    e = np.asarray(edges[q], dtype=np.float64)
+                    if e.ndim != 1 or len(e) < 2 or not np.all(np.diff(e) > 0):
+                        raise GlorotError(f"histogram edges for {q!r} must be increasing (B+1,)")
+                    qg = lg.create_group(q)
+                    for s in STATS:
+                        _series(qg, s, (L,), np.float64)
+                    h = _series(qg, "hist", (L, len(e) - 1), np.float64)
+                    h.attrs["edges"] = e
+                    qg.attrs["edges"] = e
+                    if q == "wgrad":
+                        for r in RATIOS:
+                            _series(qg, r, (L,), np.float64)
+                if jacobian_k > 0 and L >= 2:
+                    jg = lg.create_group("jacobian")
+                    _series(jg, "step", (), np.int64)
+                    _series(jg, "sv_mean", (L - 1,), np.float64)
+                    _series(jg, "sv_std", (L - 1,), np.float64)
+                    _series(jg, "sv", (L - 1, int(jacobian_k)), np.float64)
+
+            wg = f.create_group("weights/init")
+            cg = f.create_group("checkpoint")
+            for i, (W, b) in enumerate(zip(init_W, init_b, strict=True)):
+                W = np.asarray(W)
+                b = np.asarray(b)
+                if W.shape != (sizes[i], sizes[i + 1]) or b.shape != (sizes[i + 1],):
+                    raise GlorotError(f"W{i}/b{i} have shapes {W.shape}/{b.shape}, expected "
+                                      f"{(sizes[i], sizes[i + 1])}/{(sizes[i + 1],)}")
+                for grp in (wg, cg):
+                    rows = chunk_rows(W.shape[1] * W.itemsize, target=_CHUNK_MAX)
+                    grp.create_dataset(f"W{i}", data=W, chunks=(min(rows, W.shape[0]),
+                                                                 W.shape[1]))
+                    grp.create_dataset(f"b{i}", data=b)
+            cg.create_dataset("step", data=np.int64(-1))
+            cg.create_dataset("rng", data=np.bytes_(b"{}"), dtype=f"S{_JSON_CAPACITY}")
+            cg.create_dataset("state", data=np.bytes_(b"{}"), dtype=f"S{_JSON_CAPACITY}")
+            f.flush()
+            f.swmr_mode = True
+        except BaseException:
+            f.close()
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            raise
+        return cls(f, path, flush_seconds)
+
+    @classmethod
+    def resume(cls, path: str | os.PathLike, flush_seconds: float = 5.0,
+               update_attrs: Mapping | None = None) -> RunWriter:
+        """Reopen a run file to continue it from its checkpoint.
+
+        Rows logged after the checkpoint are dropped (the resumed run logs them again),
+        ``update_attrs`` are written over the root attributes (e.g. a longer ``config``), the
+        status goes back to ``running`` and SWMR is switched on again.
+        """
+        path = Path(path)
+        _check_run_file(path)
+        try:
+            f = h5py.File(path, "r+", libver="latest")
+        except OSError as exc:
+            raise GlorotError(f"{path}: cannot open for writing ({_short(exc)}); is another "
+                              f"glorot train still writing it?") from None
+        try:
+            step = int(f["checkpoint/step"][()])
+            if step < 0:
+                raise GlorotError(f"{path}: has no checkpoint to resume from")
+            state = json.loads(_bytes_str(f["checkpoint/state"][()]))
+            rows = state.get("rows", {})
+            _truncate(f, "log", int(rows.get("log", 0)))
+            if "layers/step" in f:
+                _truncate(f, "layers", int(rows.get("layers", 0)))
+            if "layers/jacobian/step" in f:
+                _truncate(f, "layers/jacobian", int(rows.get("jacobian", 0)))
+            for k, v in (update_attrs or {}).items():
+                f.attrs[k] = v
+            f["status"][()] = np.bytes_(b"running")
+            f.flush()
+            f.swmr_mode = True
+        except GlorotError:
+            f.close()
+            raise
+        except (KeyError, ValueError, OSError) as exc:
+            f.close()
+            raise GlorotError(f"{path}: damaged run file, cannot resume ({_short(exc)})") from None
+        return cls(f, path, flush_seconds)
+
+    # ------------------------------------------------------------------ appending ----
+    @property
+    def n_log_rows(self) -> int:
+        """Rows of ``/log`` written or buffered."""
+        return self._rows_written["log"] + len(self._buf_log)
+
+    @property
+    def n_layer_rows(self) -> int:
+        return self._rows_written["layers"] + len(self._buf_layers)
+
+    @property
+    def n_jacobian_rows(self) -> int:
+        return self._rows_written["jacobian"] + len(self._buf_jac)
+
+    def log(self, *, step: int, examples_seen: int, train_loss: float = math.nan,
+            valid_error: float = math.nan, test_error: float = math.nan,
+            wall_time: float = math.nan, probe_seconds: float = math.nan,
+            jacobian_seconds: float = math.nan, eval_seconds: float = math.nan) -> None:
+        """Buffer one row of ``/log``. The ``*_seconds`` are cumulative since the run began."""
+        self._buf_log.append(dict(step=int(step), examples_seen=int(examples_seen),
+                                  train_loss=float(train_loss), valid_error=float(valid_error),
+                                  test_error=float(test_error), wall_time=float(wall_time),
+                                  probe_seconds=float(probe_seconds),
+                                  jacobian_seconds=float(jacobian_seconds),
+                                  eval_seconds=float(eval_seconds)))
+        self._maybe_flush()
+
+    def layers(self, *, step: int, examples_seen: int, stats: Mapping, hist: Mapping,
+               grad_ratio: np.ndarray, update_ratio: np.ndarray) -> None:
+        """Buffer one row of ``/layers``: ``stats[q][s]`` (L,), ``hist[q]`` (L, B),
+        ``grad_ratio``/``update_ratio`` (L,) for q in QUANTITIES and s in STATS."""
+        if not self.has_layers:
+            raise GlorotError(f"{self.path}: this run was created without per-layer statistics")
+        L = self.n_layers
+        row: dict = {"step": int(step), "examples_seen": int(examples_seen)}
+        for q in QUANTITIES:
+            for s in STATS:
+                row[f"{q}/{s}"] = _shaped(stats[q][s], (L,), f"{q} {s}")
+            row[f"{q}/hist"] = _shaped(hist[q], (L, self.n_bins[q]), f"{q} hist")
+        row["wgrad/grad_ratio"] = _shaped(grad_ratio, (L,), "grad_ratio")
+        row["wgrad/update_ratio"] = _shaped(update_ratio, (L,), "update_ratio")
+        self._buf_layers.append(row)
+        self._maybe_flush()
+
+    def jacobian(self, *, step: int, sv_mean: np.ndarray, sv_std: np.ndarray,
+                 sv: np.ndarray) -> None:
+        """Buffer one row of ``/layers/jacobian``: ``sv_mean``/``sv_std`` (L-1,) and ``sv``
+        (L-1, k) with k <= K (padded with NaN)."""
+        if not self.has_jacobian:
+            raise GlorotError(f"{self.path}: this run was created without Jacobian statistics")
+        L1 = self.n_layers - 1
+        sv = np.asarray(sv, dtype=np.float64)
+        if sv.ndim != 2 or sv.shape[0] != L1 or sv.shape[1] > self.jacobian_k:
+            raise GlorotError(f"Jacobian singular values must be ({L1}, <= {self.jacobian_k}), "
+                              f"got {sv.shape}")
+        full = np.full((L1, self.jacobian_k), np.nan)
+        full[:, :sv.shape[1]] = sv
+        self._buf_jac.append({"step": int(step), "sv_mean": _shaped(sv_mean, (L1,), "sv_mean"),
+                              "sv_std": _shaped(sv_std, (L1,), "sv_std"), "sv": full})
+        self._maybe_flush()
+
+    def checkpoint(self, *, step: int, W: Sequence[np.ndarray], b: Sequence[np.ndarray],
+                   rng: Mapping, state: Mapping) -> None:
+        """Flush the buffered rows, then overwrite the resume point. ``rng`` and ``state``
+        must be JSON-able; the current row counts are added to ``state["rows"]``."""
+        self.flush()
+        cg = self._f["checkpoint"]
+        for i, (w, bb) in enumerate(zip(W, b, strict=True)):
+            cg[f"W{i}"][...] = w
+            cg[f"b{i}"][...] = bb
+        state = dict(state)
+        state["rows"] = dict(self._rows_written)
+        for name, obj in (("rng", rng), ("state", state)):
+            text = json.dumps(obj, sort_keys=True, default=_json_default).encode()
+            if len(text) > _JSON_CAPACITY:
+                raise GlorotError(f"checkpoint {name} is too large ({len(text)} bytes)")
+            cg[name][()] = np.bytes_(text)
+        for name in ("rng", "state") + tuple(f"W{i}" for i in range(len(W))) + tuple(
+                f"b{i}" for i in range(len(b))):
+            cg[name].flush()
+        cg["step"][()] = np.int64(step)
+        cg["step"].flush()
+        self._f.flush()
+
+    def read_checkpoint(self) -> Checkpoint:
+        """The latest resume point stored in the file."""
+        cg = self._f["checkpoint"]
+        n = len(self.sizes) - 1
+        return Checkpoint(step=int(cg["step"][()]),
+                          W=[cg[f"W{i}"][()] for i in range(n)],
+                          b=[cg[f"b{i}"][()] for i in range(n)],
+                          rng=json.loads(_bytes_str(cg["rng"][()])),
+                          state=json.loads(_bytes_str(cg["state"][()])))
+
+    def set_status(self, status: str) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        self._f["status"][()] = np.bytes_(status.encode())
+        self._f["status"].flush()
+
+    def _maybe_flush(self) -> None:
+        if time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered rows; each axis's ``step`` goes last."""
+        f = self._f
+        if self._buf_log:
+            _append(f["log"], self._buf_log, ("step",) + LOG_SERIES)
+            self._rows_written["log"] += len(self._buf_log)
+            self._buf_log = []
+        if self._buf_layers:
+            keys = ["examples_seen"] + [f"{q}/{s}" for q in QUANTITIES for s in STATS + ("hist",)]
+            keys += [f"wgrad/{r}" for r in RATIOS]
+            _append(f["layers"], self._buf_layers, ["step"] + keys)
+            self._rows_written["layers"] += len(self._buf_layers)
+            self._buf_layers = []
+        if self._buf_jac:
+            _append(f["layers/jacobian"], self._buf_jac, ("step", "sv_mean", "sv_std", "sv"))
+            self._rows_written["jacobian"] += len(self._buf_jac)
+            self._buf_jac = []
+        f.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self, status: str | None = None, *, remove_if_empty: bool = False) -> None:
+        """Flush, set ``status`` (if given) and close. With ``remove_if_empty``, a file that
+        has no ``/log`` row yet is deleted instead (a run that failed before starting)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if remove_if_empty and self.n_log_rows == 0:
+                self._f.close()
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
+                return
+            self.flush()
+            if status is not None:
+                self.set_status(status)
+        finally:
+            if self._f.id.valid:
+                self._f.close()
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _series(g: h5py.Group, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
+    row_bytes = int(np.prod(row_shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    rows = chunk_rows(row_bytes)
+    return g.create_dataset(name, shape=(0,) + tuple(row_shape), maxshape=(None,) + tuple(
+        row_shape), dtype=dtype, chunks=(rows,) + tuple(row_shape),
+        fillvalue=np.nan if np.dtype(dtype).kind == "f" else 0)
+
+
+def _append(g: h5py.Group, rows: list[dict], keys: Sequence[str]) -> None:
+    """Append ``rows`` to the series ``keys`` of group ``g``; ``keys[0]`` (step) last."""
+    n = len(rows)
+    for key in list(keys[1:]) + [keys[0]]:
+        ds = g[key]
+        start = ds.shape[0]
+        ds.resize(start + n, axis=0)
+        ds[start:start + n] = np.stack([np.asarray(r[key]) for r in rows])
+        ds.flush()
+
+
+def _truncate(f: h5py.File, group: str, n: int) -> None:
+    """Cut every series of ``group`` (not of its ``jacobian`` subgroup) to ``n`` rows."""
+    found: list[h5py.Dataset] = []
+
+    def visit(name: str, obj) -> None:
+        if isinstance(obj, h5py.Dataset) and not name.startswith("jacobian/"):
+            found.append(obj)
+
+    g = f[group]
+    g.visititems(visit)
+    for ds in found:
+        if ds.maxshape and ds.maxshape[0] is None and ds.shape[0] > n:
+            ds.resize(n, axis=0)
+
+
+def _shaped(v, shape: tuple, what: str) -> np.ndarray:
+    a = np.asarray(v, dtype=np.float64)
+    if a.shape != shape:
+        raise GlorotError(f"{what}: expected shape {shape}, got {a.shape}")
+    return a
+
+
+def _bytes_str(v) -> str:
+    return v.decode() if isinstance(v, bytes | np.bytes_) else str(v)
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON-able: {type(o).__name__}")
+
+
+# ====================================================================== reading ====
+
+
+@dataclass
+class RunData:
+    """Everything in a run file, cut to the rows that are complete.
+
+    ``log`` holds ``step``, ``examples_seen``, ``train_loss``, ``valid_error``, ``test_error``,
+    ``wall_time`` (and ``probe_seconds``, ``eval_seconds``), each (N,). ``layers[q][s]`` is
+    (M, L) for q in ``QUANTITIES`` and s in ``STATS``; ``layers[q]["hist"]`` is (M, L, B);
+    ``layers["wgrad"]["grad_ratio"]`` and ``["update_ratio"]`` are (M, L). ``edges[q]`` are the
+    histogram edges (B+1,). ``jacobian`` holds ``step`` (J,), ``sv_mean``/``sv_std`` (J, L-1),
+    ``sv`` (J, L-1, K), or is empty. ``missing`` names optional parts the file lacks.
+    """
+
+    path: Path
+    attrs: dict
+    config: dict
+    dataset: dict
+    status: str
+    log: dict[str, np.ndarray]
+    layer_step: np.ndarray
+    layer_examples_seen: np.ndarray
+    layers: dict[str, dict[str, np.ndarray]]
+    edges: dict[str, np.ndarray]
+    jacobian: dict[str, np.ndarray]
+    sizes: tuple[int, ...] = ()
+    probe_x: np.ndarray | None = None
+    probe_y: np.ndarray | None = None
+    checkpoint_step: int = -1
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def n_hidden(self) -> int:
+        return max(len(self.sizes) - 2, 0)
+
+
+def _open_read(path: Path, swmr: bool) -> h5py.File:
+    if not path.exists():
+        raise GlorotError(f"{path}: no such file")
+    if path.is_dir():
+        raise GlorotError(f"{path}: is a folder, expected a run file")
+    errors = []
+    for use_swmr in ((True, False) if swmr else (False,)):
+        try:
+            if use_swmr:
+                return h5py.File(path, "r", libver="latest", swmr=True)
+            return h5py.File(path, "r")
+        except OSError as exc:
+            errors.append(exc)
+    text = str(errors[-1])
+    if "lock" in text.lower():
+        raise GlorotError(f"{path}: is being created by a writer right now; try again in a "
+                          f"moment") from None
+    raise GlorotError(f"{path}: not a readable HDF5 file ({_short(errors[-1])})") from None
+
+
+def _check_run_file(path: Path) -> None:
+    with _open_read(path, swmr=True) as f:
+        _check_format(f, path)
+
+
+def _check_format(f: h5py.File, path: Path) -> None:
+    fmt = f.attrs.get("format")
+    fmt = _bytes_str(fmt) if fmt is not None else None
+    if fmt != FORMAT:
+        raise GlorotError(f"{path}: not a glorot run file (format is {fmt!r}, expected "
+                          f"{FORMAT!r})")
+    version = int(f.attrs.get("format_version", 0))
+    if version > FORMAT_VERSION:
+        raise GlorotError(f"{path}: run format_version {version} is newer than this glorot "
+                          f"understands ({FORMAT_VERSION}); upgrade glorot")
+    if "log/step" not in f:
+        raise GlorotError(f"{path}: damaged run file (/log/step is missing)")
+
+
+def _attrs_dict(f: h5py.File) -> dict:
+    out = {}
+    for k, v in f.attrs.items():
+        if isinstance(v, bytes | np.bytes_):
+            v = v.decode()
+        elif isinstance(v, np.ndarray):
+            v = v.tolist()
+        elif isinstance(v, np.generic):
+            v = v.item()
+        out[k] = v
+    return out
+
+
+def _read_axis(g: h5py.Group, keys: Sequence[str]) -> tuple[int, dict[str, np.ndarray]]:
+    """Read ``g/step`` first, then the first ``len(step)`` rows of each key present."""
+    step = g["step"][()]
+    n = len(step)
+    out = {"step": step}
+    for k in keys:
+        if k in g:
+            a = g[k][:n]
+            n = min(n, len(a))
+            out[k] = a
+    return n, {k: v[:n] for k, v in out.items()}
+
+
+def read_run(path: str | os.PathLike, *, swmr: bool = True) -> RunData:
+    """Read a run file (also while it is being written). Raises GlorotError for a file that is
+    not a run file or is damaged; optional parts that are absent are listed in ``missing``."""
+    path = Path(path)
+    f = _open_read(path, swmr)
+    try:
+        with f:
+            _check_format(f, path)
+            attrs = _attrs_dict(f)
+            try:
+                config = json.loads(attrs.get("config", "{}"))
+                dataset = json.loads(attrs.get("dataset", "{}"))
+            except json.JSONDecodeError as exc:
+                raise GlorotError(f"{path}: a JSON attribute is corrupt ({exc})") from None
+            missing: list[str] = []
+            status = _bytes_str(f["status"][()]).strip("\x00") if "status" in f else "unknown"
+            if "status" not in f:
+                missing.append("/status")
+            sizes = tuple(int(v) for v in attrs.get("sizes", ()))
+            _, log = _read_axis(f["log"], LOG_SERIES)
+            for k in LOG_SERIES:
+                if k not in log:
+                    missing.append(f"/log/{k}")
+            layers: dict[str, dict[str, np.ndarray]] = {}
+            edges: dict[str, np.ndarray] = {}
+            layer_step = np.zeros(0, np.int64)
+            layer_ex = np.zeros(0, np.int64)
+            if "layers/step" in f:
+                lg = f["layers"]
+                keys = ["examples_seen"]
+                for q in QUANTITIES:
+                    if q in lg:
+                        keys += [f"{q}/{s}" for s in STATS + ("hist",) if s in lg[q]]
+                        if q == "wgrad":
+                            keys += [f"wgrad/{r}" for r in RATIOS if r in lg[q]]
+                _, rows = _read_axis(lg, keys)
+                layer_step = rows.pop("step")
+                layer_ex = rows.pop("examples_seen", np.zeros(len(layer_step), np.int64))
+                for q in QUANTITIES:
+                    if q not in lg:
+                        missing.append(f"/layers/{q}")
+                        continue
+                    layers[q] = {k.split("/", 1)[1]: v for k, v in rows.items()
+                                 if k.startswith(q + "/")}
+                    if "edges" in lg[q].attrs:
+                        edges[q] = np.asarray(lg[q].attrs["edges"], dtype=np.float64)
+                    elif "hist" in lg[q] and "edges" in lg[q]["hist"].attrs:
+                        edges[q] = np.asarray(lg[q]["hist"].attrs["edges"], dtype=np.float64)
+            else:
+                missing.append("/layers")
+            jac: dict[str, np.ndarray] = {}
+            if "layers/jacobian/step" in f:
+                _, jac = _read_axis(f["layers/jacobian"], ("sv_mean", "sv_std", "sv"))
+            else:
+                missing.append("/layers/jacobian")
+            probe_x = f["probe/x"][()] if "probe/x" in f else None
+            probe_y = f["probe/y"][()] if "probe/y" in f else None
+            if probe_x is None:
+                missing.append("/probe")
+            ck = int(f["checkpoint/step"][()]) if "checkpoint/step" in f else -1
+            if "checkpoint/step" not in f:
+                missing.append("/checkpoint")
+    except GlorotError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise GlorotError(f"{path}: damaged run file ({_short(exc)})") from None
+    return RunData(path=path, attrs=attrs, config=config, dataset=dataset, status=status,
+                   log=log, layer_step=layer_step, layer_examples_seen=layer_ex, layers=layers,
+                   edges=edges, jacobian=jac, sizes=sizes, probe_x=probe_x, probe_y=probe_y,
+                   checkpoint_step=ck, missing=missing)
+
+
+def _last_finite(a: np.ndarray) -> tuple[float | None, int | None]:
+    idx = np.flatnonzero(np.isfinite(a))
+    if not len(idx):
+        return None, None
+    return float(a[idx[-1]]), int(idx[-1])
+
+
+def run_info(path: str | os.PathLike) -> dict:
+    """A JSON-ready summary of a run file (used by ``glorot inspect``)."""
+    run = read_run(path)
+    log = run.log
+    step = log["step"]
+    info: dict = {
+        "path": str(run.path),
+        "format": FORMAT,
+        "format_version": int(run.attrs.get("format_version", 0)),
+        "glorot_version": run.attrs.get("glorot_version"),
+        "created": run.attrs.get("created"),
+        "status": run.status,
+        "sizes": list(run.sizes),
+        "activation": run.attrs.get("activation"),
+        "init": run.attrs.get("init"),
+        "input_scale": run.attrs.get("input_scale"),
+        "seed": run.attrs.get("seed"),
+        "config": run.config,
+        "dataset": run.dataset,
+        "log_rows": int(len(step)),
+        "last_step": int(step[-1]) if len(step) else None,
+        "examples_seen": int(log["examples_seen"][-1]) if len(step) else None,
+        "checkpoint_step": run.checkpoint_step,
+    }
+    for k in ("train_loss", "valid_error", "test_error"):
+        v, i = _last_finite(log.get(k, np.zeros(0)))
+        info[f"last_{k}"] = v
+        info[f"last_{k}_step"] = int(step[i]) if i is not None else None
+    ve = log.get("valid_error", np.zeros(0))
+    if np.isfinite(ve).any():
+        i = int(np.nanargmin(np.where(np.isfinite(ve), ve, np.inf)))
+        info["best_valid_error"] = float(ve[i])
+        info["best_valid_step"] = int(step[i])
+        te = log.get("test_error", np.full(len(ve), np.nan))
+        info["test_error_at_best_valid"] = float(te[i]) if np.isfinite(te[i]) else None
+    wall, _ = _last_finite(log.get("wall_time", np.zeros(0)))
+    probe, _ = _last_finite(log.get("probe_seconds", np.zeros(0)))
+    info["wall_seconds"] = wall
+    info["probe_seconds"] = probe
+    jac, _ = _last_finite(log.get("jacobian_seconds", np.zeros(0)))
+    ev, _ = _last_finite(log.get("eval_seconds", np.zeros(0)))
+    info["jacobian_seconds"] = jac
+    info["eval_seconds"] = ev
+    info["probe_fraction"] = (probe / wall) if (wall and probe is not None) else None
+    info["statistics"] = {
+        "probe_rows": int(len(run.layer_step)),
+        "probe_steps": run.layer_step.tolist()[:5] + (
+            ["..."] if len(run.layer_step) > 6 else []) + (
+            run.layer_step.tolist()[-1:] if len(run.layer_step) > 5 else []),
+        "quantities": {q: sorted(v) for q, v in run.layers.items()},
+        "histogram_bins": {q: int(len(e) - 1) for q, e in run.edges.items()},
+        "jacobian_rows": int(len(run.jacobian.get("step", ()))),
+    }
+    info["missing"] = run.missing
+    return info
