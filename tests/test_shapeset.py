@@ -268,3 +268,10 @@ def test_params_and_class_names_describe_the_generator():
     assert S.CLASS_NAMES[:3] == ["tri", "par", "ell"] and len(S.CLASS_NAMES) == 9
     assert S.PARAMS["vertex_counts"] == [3, 4, 20] and S.PARAMS["rejection_budget"] == 50
     assert S._LABEL2.tolist() == S._LABEL2.T.tolist()  # order of the two shapes is ignored
+
+
+def test_label_table_matches_the_original_labels(golden):
+    for i in range(len(golden["y"])):
+        t = golden["poly_id"][i]
+        label = t[0] if golden["nbpol"][i] == 1 else S._LABEL2[t[0], t[1]]
+        assert label == golden["y"][i], i

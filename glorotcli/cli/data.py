@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from glorotcli.cli.app import app
 from glorotcli.cli.ui import print_json, print_path, progress_bar, stderr, stdout
@@ -174,13 +175,18 @@ def _run_info(path: Path) -> dict:
 
 # ---------------------------------------------------------------- rendering ----
 
-def _fmt(v: object) -> str:
+def _fmt(v: object) -> Text:
+    """A value as plain text (never parsed as rich markup: "[a, b]" must stay visible)."""
+    return Text(_str(v))
+
+
+def _str(v: object) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, list | tuple):
-        items = [_fmt(x) for x in v[:12]]
+        items = [_str(x) for x in v[:12]]
         more = f", ... ({len(v)} items)" if len(v) > 12 else ""
         return "[" + ", ".join(items) + more + "]"
     return str(v)
@@ -203,22 +209,24 @@ def _show_mapping(info: dict, title: str) -> None:
     table.add_column("key", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in _flatten(info):
-        table.add_row(key, _fmt(value))
+        table.add_row(Text(key), _fmt(value))
     stdout.print(table)
 
 
 def _show_dataset(info: dict) -> None:
     """A dataset file: the splits, the class histogram, the settings and the sources."""
     h, w, c = info["image_shape"]
-    stdout.print(f"[bold]{info['path']}[/]  {info['format']} v{info['format_version']}, "
-                 f"kind [bold]{info['kind']}[/], {h}x{w}x{c} images, "
-                 f"{info['n_classes']} classes", highlight=False)
+    head = Text.assemble((str(info["path"]), "bold"),
+                         f"  {info['format']} v{info['format_version']}, kind ",
+                         (str(info["kind"]), "bold"),
+                         f", {h}x{w}x{c} images, {info['n_classes']} classes")
+    stdout.print(head, highlight=False)
     splits = info["splits"]
     table = Table(title="splits", title_justify="left")
     for col in ("split", "examples", "pixel min", "pixel max", "pixel mean", "majority error"):
         table.add_column(col, justify="left" if col == "split" else "right")
     for name, s in splits.items():
-        table.add_row(name, f"{s['n']:,}", _fmt(s["pixel_min"]), _fmt(s["pixel_max"]),
+        table.add_row(Text(name), f"{s['n']:,}", _fmt(s["pixel_min"]), _fmt(s["pixel_max"]),
                       "-" if s["pixel_mean"] is None else f"{s['pixel_mean']:.2f}",
                       _fmt(s["majority_error"]))
     stdout.print(table)
@@ -228,7 +236,7 @@ def _show_dataset(info: dict) -> None:
     for name in splits:
         hist.add_column(name, justify="right")
     for k, cname in enumerate(info["class_names"]):
-        hist.add_row(str(k), cname, *(f"{s['class_counts'][k]:,}" for s in splits.values()))
+        hist.add_row(str(k), Text(cname), *(f"{s['class_counts'][k]:,}" for s in splits.values()))
     stdout.print(hist)
     for section in ("params", "sources"):
         if info.get(section):
@@ -236,5 +244,5 @@ def _show_dataset(info: dict) -> None:
             table.add_column("key", style="bold")
             table.add_column("value", overflow="fold")
             for key, value in _flatten(info[section]):
-                table.add_row(key, _fmt(value))
+                table.add_row(Text(key), _fmt(value))
             stdout.print(table)

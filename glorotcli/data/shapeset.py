@@ -375,8 +375,9 @@ def _run_chunks(root, first: int, n: int, threads: int, progress: Progress, task
     def work(k: int) -> int:
         lo, hi = spans[k]
         state = _chunk_state(root, first + k)
-        _gen_chunk(state, x[lo:hi], y[lo:hi], info[lo:hi], _BASE, _AREA, _COS, _SIN, _LABEL2,
-                   float(max_overlap), int(budget))
+        with np.errstate(over="ignore"):  # uint64 wrap-around warns only with NUMBA_DISABLE_JIT
+            _gen_chunk(state, x[lo:hi], y[lo:hi], info[lo:hi], _BASE, _AREA, _COS, _SIN,
+                       _LABEL2, float(max_overlap), int(budget))
         return hi - lo
 
     progress(task, 0, n)

@@ -42,6 +42,7 @@ from glorotcli.stats.runlog import RunWriter, read_run
 
 STREAMS = ("init", "order", "online", "valid", "test")
 EVAL_BATCH = 1000
+REPORT_SECONDS = 0.25  # least time between two progress reports
 
 
 # ------------------------------------------------------------------------------ data ----
@@ -457,7 +458,7 @@ class _Trainer:
 
     def report(self, t_start: float, s_start: int, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self._last_report < 0.25:
+        if not force and now - self._last_report < REPORT_SECONDS:
             return
         self._last_report = now
         rate = (self.step - s_start) / max(now - t_start, 1e-9)

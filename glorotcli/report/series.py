@@ -103,6 +103,13 @@ def run_label(run: RunData, *, with_depth: bool = False) -> str:
     return label
 
 
+def unique_labels(runs: Sequence[RunData], *, with_depth: bool = False) -> list[str]:
+    """``run_label`` of each run, with the file name added where two runs share a label."""
+    labels = [run_label(r, with_depth=with_depth) for r in runs]
+    return [f"{lab} ({r.path.stem})" if labels.count(lab) > 1 else lab
+            for lab, r in zip(labels, runs, strict=True)]
+
+
 def source_note(runs: Sequence[RunData]) -> str:
     """One line naming the source runs and their settings, for a figure's small print."""
     parts = []

@@ -121,18 +121,18 @@ def cost_surface(*, grid: int = DEFAULT_GRID, limit: float = DEFAULT_LIMIT,
                    grad_ce=gnorm(d_ce), grad_quad=gnorm(d_q), flat=float(flat), seed=int(seed))
 
 
-def write_values(surface: Surface, path: str | os.PathLike) -> None:
+def write_values(surface: Surface, path: str | os.PathLike, kind: str | None = None) -> None:
     """Write the grid to ``path``: ``.npz`` (NumPy) or ``.h5``/``.hdf5`` (HDF5), arrays
     ``w1`` (G,), ``w2`` (G,), ``cross_entropy``/``quadratic``/``grad_ce``/``grad_quad`` (G, G)
-    indexed [i2, i1], ``x``/``t`` (P,) and the settings as attributes. The caller makes it
-    atomic."""
+    indexed [i2, i1], ``x``/``t`` (P,) and the settings as attributes. ``kind`` (".npz" or
+    ".h5") defaults to the suffix of ``path``. The caller makes the write atomic."""
     arrays = {"w1": surface.w1, "w2": surface.w2, "x": surface.x, "t": surface.t,
               "cross_entropy": surface.cross_entropy, "quadratic": surface.quadratic,
               "grad_ce": surface.grad_ce, "grad_quad": surface.grad_quad}
     meta = {"seed": surface.seed, "flat": surface.flat, "plateau_ce": surface.plateau_ce,
             "plateau_quad": surface.plateau_quad,
             "network": "x -> tanh(W1 x) -> sigmoid(W2 h), zero biases"}
-    suffix = values_suffix(path)
+    suffix = kind or values_suffix(path)
     if suffix == ".npz":
         with open(path, "wb") as f:
             np.savez(f, **arrays, **{k: np.asarray(v) for k, v in meta.items()})

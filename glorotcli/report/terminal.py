@@ -97,7 +97,7 @@ def layer_charts(run: RunData, width: int = CHART_WIDTH) -> Table:
     e, mean = series.layer_stat(run, "act", "mean")
     _, std = series.layer_stat(run, "act", "std")
     _, p98 = series.layer_stat(run, "act", "p98")
-    t = Table(title=f"{run.path.name}: activations over training (epochs {e[0]:.2f} to "
+    t = Table(title=f"{run.path.name}: activations over training\n(epochs {e[0]:.2f} to "
                     f"{e[-1]:.2f}, {len(e)} probes)", title_justify="left", header_style="bold")
     t.add_column("layer")
     for name in ("mean", "std", "p98"):
@@ -129,7 +129,7 @@ def hist_table(run: RunData, q: str, width: int = CHART_WIDTH) -> Table:
         except Unavailable as exc:
             notes.append(str(exc).split(": ", 1)[-1])
     if not snaps:
-        raise Unavailable(f"{run.path.name}: " + "; ".join(notes))
+        raise Unavailable(f"{run.path.name}: " + "; ".join(dict.fromkeys(notes)))
     e = next(iter(snaps.values())).edges
     t = Table(title=f"{run.path.name}: {QUANTITY_NAMES[q]} histograms on "
                     f"[{e[0]:+.3g}, {e[-1]:+.3g}]", title_justify="left", header_style="bold")

@@ -34,8 +34,9 @@ wgrad
       sum_{e,l,k} z_el g_ek = sum_e (sum_l z_el)(sum_k g_ek) and
       sum_{e,l,k} (z_el g_ek)^2 = sum_e (sum_l z_el^2)(sum_k g_ek^2);
     * ``p2``, ``p50``, ``p98``, ``sat`` and the histogram are computed on a fixed sample of
-      ``WGRAD_SAMPLE`` (262,144) entries (e, l, k) per layer, drawn uniformly with replacement
-      by a counter-based hash (splitmix64) of a fixed key: the same entries at every measurement
+      about ``WGRAD_SAMPLE`` (262,144) entries per layer: ceil(WGRAD_SAMPLE / E) entries (l, k)
+      for every probe example e (262,200 for 300 probes), drawn uniformly with replacement by
+      a counter-based hash (splitmix64) of a fixed key: the same entries at every measurement
       of every run, independent of any training randomness (``wgrad_sample_indices``). When a
       layer has at most ``WGRAD_SAMPLE`` entries (small nets), all of them are used, in order,
       and every statistic is exact.
@@ -214,8 +215,9 @@ def summarize(values: np.ndarray, edges: np.ndarray, sat_bounds: tuple[float, fl
 def wgrad_sample_indices(n_examples: int, fan_in: int, fan_out: int,
                          n_sample: int = WGRAD_SAMPLE) -> tuple[np.ndarray, ...]:
     """The fixed (example, row, column) entries used for the per-example weight-gradient
-    percentiles, saturation and histogram: three int64 arrays of length ``n_sample``, or of
-    length E*fan_in*fan_out in C order when that is not larger (then every entry is used)."""
+    percentiles, saturation and histogram: three int64 arrays, E * ceil(n_sample / E) long
+    (the same number of entries for every example), or all E*fan_in*fan_out entries in C order
+    when there are at most ``n_sample``."""
     total = n_examples * fan_in * fan_out
     if total <= n_sample:
         e, l, k = np.unravel_index(np.arange(total), (n_examples, fan_in, fan_out))
@@ -619,31 +621,33 @@ def _splitmix64(x):
 
 
 @numba.njit(cache=True)
-def _draw(j, key, E, n_in, n_out):
-    """Entry (e, l, k) number j of the fixed sample: three 21-bit fields of one hash, each
-    mapped to its range by multiply-shift (bias < 1e-3 for ranges up to 2000)."""
+def _draw(j, key, n_in, n_out):
+    """(row, column) of sample entry j: two 21-bit fields of a counter-based hash, each mapped
+    to its range by multiply-shift (bias < 1e-3 for ranges up to 2000)."""
     h = _splitmix64(key ^ np.uint64(j))
     m = np.uint64(0x1FFFFF)
-    e = ((h & m) * np.uint64(E)) >> np.uint64(21)
-    l = (((h >> np.uint64(21)) & m) * np.uint64(n_in)) >> np.uint64(21)
-    k = (((h >> np.uint64(42)) & m) * np.uint64(n_out)) >> np.uint64(21)
-    return np.int64(e), np.int64(l), np.int64(k)
+    l = ((h & m) * np.uint64(n_in)) >> np.uint64(21)
+    k = (((h >> np.uint64(21)) & m) * np.uint64(n_out)) >> np.uint64(21)
+    return np.int64(l), np.int64(k)
 
 
 @numba.njit(cache=True)
 def _sample_indices(E, n_in, n_out, n_sample, key):
-    ie = np.empty(n_sample, np.int64)
-    il = np.empty(n_sample, np.int64)
-    ik = np.empty(n_sample, np.int64)
-    for j in range(n_sample):
-        ie[j], il[j], ik[j] = _draw(j, key, E, n_in, n_out)
+    """ceil(n_sample / E) entries per example, stratified: entry j belongs to example j // m."""
+    m = (n_sample + E - 1) // E
+    ie = np.empty(E * m, np.int64)
+    il = np.empty(E * m, np.int64)
+    ik = np.empty(E * m, np.int64)
+    for j in range(E * m):
+        ie[j] = j // m
+        il[j], ik[j] = _draw(j, key, n_in, n_out)
     return ie, il, ik
 
 
 @numba.njit(cache=True)
 def _wgrad_values(z, g, n_sample, key):
     """Per-example weight-gradient entries z[e, l] * g[e, k] (float64): all of them in C order
-    when there are at most n_sample, else the fixed hashed sample."""
+    when there are at most n_sample, else the fixed sample of _sample_indices."""
     E, n_in = z.shape
     n_out = g.shape[1]
     total = E * n_in * n_out
@@ -657,14 +661,16 @@ def _wgrad_values(z, g, n_sample, key):
                     out[t] = a * np.float64(g[e, k])
                     t += 1
         return out
-    out = np.empty(n_sample, np.float64)
-    for j in range(n_sample):
-        e, l, k = _draw(j, key, E, n_in, n_out)
-        out[j] = np.float64(z[e, l]) * np.float64(g[e, k])
+    m = (n_sample + E - 1) // E
+    out = np.empty(E * m, np.float64)
+    for e in range(E):  # one example at a time: its rows of z and g stay in cache
+        for j in range(e * m, (e + 1) * m):
+            l, k = _draw(j, key, n_in, n_out)
+            out[j] = np.float64(z[e, l]) * np.float64(g[e, k])
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=True)
 def _row_moments(z, g):
     """Per example: sum and sum of squares of z's row and of g's row (float64)."""
     E = z.shape[0]
@@ -692,9 +698,12 @@ def _row_moments(z, g):
     return zs, zq, gs, gq
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=True)
 def _sumsq(a):
+    """Sum of squares of a 2-D array, accumulated in float64."""
     s = 0.0
-    for x in a.ravel():
-        s += np.float64(x) * np.float64(x)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            x = np.float64(a[i, j])
+            s += x * x
     return s

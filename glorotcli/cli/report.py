@@ -1,0 +1,160 @@
+"""``glorot report`` (terminal, JSON, PNG figures; --follow) and ``glorot surface`` (Fig. 5)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from glorotcli.cli.app import app
+from glorotcli.cli.ui import print_json, print_path, stderr, stdout
+from glorotcli.errors import GlorotError
+
+
+@app.command(
+    "report",
+    epilog=("Examples:\n\n"
+            "  glorot report runs/tanh.h5 runs/tanhN.h5\n\n"
+            "  glorot report runs/*.h5 --png figs/\n\n"
+            "  glorot report runs/tanhN.h5 --follow   # while glorot train writes it"),
+)
+def report(
+    runs: list[Path] = typer.Argument(..., help="Run files written by glorot train.",
+                                      show_default=False),
+    png: Path | None = typer.Option(None, "--png", metavar="DIR",
+                                    help="Write one PNG per paper figure the runs support into "
+                                         "DIR (created if missing) and print their paths."),
+    pdf: bool = typer.Option(False, "--pdf", help="With --png, also write each figure as PDF."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing figure files in DIR."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report's numbers as JSON."),
+    follow: bool = typer.Option(False, "--follow", "-f",
+                                help="Re-draw while the runs are being written; stop when none "
+                                     "is running any more."),
+    interval: float = typer.Option(5.0, "--interval", min=0.05,
+                                   help="Seconds between re-draws with --follow."),
+    width: int = typer.Option(48, "--chart-width", min=8, max=200,
+                              help="Characters per unicode chart."),
+) -> None:
+    """Summarize training runs: tables and unicode charts per layer, Table 1 comparison with the
+    paper, and the paper's figures as PNG.
+
+    The terminal report shows, per run: settings, steps, final errors and the majority-class
+    baseline; activation mean/std/98th percentile per layer over training; histograms of
+    activations and gradients at initialization and at the last probe; Jacobian singular values.
+    With several runs, a Table-1 grid puts each measured test error beside the paper's.
+    """
+    from glorotcli.report import figures, series, terminal
+
+    if follow and (png is not None or as_json):
+        raise GlorotError("--follow draws in the terminal; use it without --png and --json")
+    if pdf and png is None:
+        raise GlorotError("--pdf needs --png DIR")
+    if follow:
+        _follow(runs, interval, width)
+        return
+    data = series.load_runs(runs)
+    if png is not None:
+        formats = ("png", "pdf") if pdf else ("png",)
+        written, notes = figures.write_figures(data, png, force=force, formats=formats)
+        for note in notes:
+            stderr.print(f"glorot: {note}", markup=False, highlight=False)
+        if not written:
+            raise GlorotError("none of the paper's figures can be drawn from these runs")
+        if as_json:
+            print_json({"written": [str(p) for p in written], "notes": notes})
+            return
+        for path in written:
+            print_path(path)
+        return
+    if as_json:
+        print_json(terminal.report_json(data))
+        return
+    stdout.print(terminal.render(data, width))
+
+
+def _follow(paths: list[Path], interval: float, width: int) -> None:
+    """Re-read the run files every ``interval`` seconds (reopening them, SWMR) and re-draw
+    until none has status "running"."""
+    from rich.live import Live
+    from rich.text import Text
+
+    from glorotcli.report import series, terminal
+
+    def snapshot():
+        try:
+            data = series.load_runs(paths)
+        except GlorotError as exc:  # e.g. the writer is still creating the file
+            return None, Text(f"waiting: {exc}", style="yellow")
+        running = [r.path.name for r in data if r.status == "running"]
+        note = (f"following {', '.join(running)}: re-drawn every {interval:g} s at "
+                f"{time.strftime('%H:%M:%S')} (Ctrl-C to stop)" if running else "")
+        return data, terminal.render(data, width, follow_note=note)
+
+    data, view = snapshot()
+    with Live(view, console=stdout, auto_refresh=False, transient=False) as live:
+        while data is None or any(r.status == "running" for r in data):
+            time.sleep(interval)
+            data, view = snapshot()
+            live.update(view, refresh=True)
+    statuses = ", ".join(f"{r.path.name}: {r.status}" for r in data)
+    stderr.print(f"glorot: stopped following ({statuses})", markup=False, highlight=False)
+
+
+@app.command(
+    "surface",
+    epilog="Example:\n\n  glorot surface -o fig05_cost_surface.png --values surface.npz --json",
+)
+def surface(
+    output: Path = typer.Option(Path("fig05_cost_surface.png"), "--output", "-o",
+                                help="PNG (or .pdf) to write."),
+    values: Path | None = typer.Option(None, "--values", metavar="FILE",
+                                       help="Also write the grid values to FILE (.npz or .h5)."),
+    grid: int = typer.Option(41, "--grid", help="Grid points per weight."),
+    limit: float = typer.Option(4.0, "--limit", help="Weights range over [-limit, limit]."),
+    pairs: int = typer.Option(4, "--pairs", help="Number of random (x, t) training pairs."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random pairs."),
+    flat: float = typer.Option(0.01, "--flat",
+                               help="Gradient norm below which a grid point counts as plateau."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+    as_json: bool = typer.Option(False, "--json",
+                                 help="Print the plateau shares and settings as JSON."),
+) -> None:
+    """Figure 5: cross-entropy versus quadratic cost over two weights of a tiny tanh net.
+
+    The net is the scalar chain x -> tanh(W1 x) -> sigmoid(W2 h) with zero biases (paper.md
+    A15), trained on a few seeded pairs (x ~ N(0, 1), t in {0, 1}); the cost is averaged over
+    the pairs on a grid of (W1, W2). Prints the written paths, then the share of the grid where
+    each cost is a plateau (gradient norm below --flat): the quadratic cost has more.
+    """
+    from glorotcli.fileio import atomic_output, check_output_path
+    from glorotcli.report import figures
+    from glorotcli.report import surface as surf
+
+    check_output_path(output, force)
+    if values is not None:
+        surf.values_suffix(values)
+        check_output_path(values, force)
+    s = surf.cost_surface(grid=grid, limit=limit, n_pairs=pairs, seed=seed, flat=flat)
+    pairs_text = ", ".join(f"({x:+.2f}, {t})" for x, t in zip(s.x, s.t, strict=True))
+    fig = figures.fig_surface(
+        s.w1, s.w2, s.cross_entropy, s.quadratic, s.grad_ce, s.grad_quad, s.flat,
+        title="Fig. 5: cross-entropy (black) and quadratic (red) cost over two weights",
+        source=f"glorot surface: x -> tanh(W1 x) -> sigmoid(W2 h), zero biases; mean over "
+               f"{pairs} pairs (x, t) = {pairs_text} (seed {seed}); {grid}x{grid} grid on "
+               f"[-{limit:g}, {limit:g}]^2")
+    figures.save(fig, output, force=force)
+    if values is not None:
+        with atomic_output(values, force=force) as tmp:
+            surf.write_values(s, tmp, kind=surf.values_suffix(values))
+    if as_json:
+        summary = s.summary()
+        summary["output"] = str(output)
+        summary["values"] = None if values is None else str(values)
+        print_json(summary)
+        return
+    print_path(output)
+    if values is not None:
+        print_path(values)
+    stderr.print(f"plateau share (|gradient| < {flat:g}): cross-entropy "
+                 f"{s.plateau_ce:.1%}, quadratic {s.plateau_quad:.1%}", highlight=False)

@@ -1,0 +1,597 @@
+"""The paper's figures as PNG (or PDF), in the paper's axes and units.
+
+Two layers:
+
+* one function per figure kind taking plain arrays (``fig_mean_std``, ``fig_percentiles``,
+  ``fig_histograms``, ``fig_wgrad_std``, ``fig_test_error``, ``fig_jacobian``, ``fig_table1``,
+  ``fig_surface``), returning a matplotlib ``Figure``;
+* ``plan(runs)`` decides which of the paper's figures a set of runs can support and how to build
+  each from them, ``write_figures`` writes them atomically.
+
+Every figure names what it shows in its title and its source runs (with their settings) in
+small print at the bottom (style.md "Numbers a reader can trust"). Figures are 8 x 5 in
+(panels stack to 8 x 8) at 120 dpi. matplotlib is used through ``Figure`` objects only (no
+pyplot), so nothing depends on a display or on global state.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from glorotcli.errors import GlorotError
+from glorotcli.fileio import atomic_output
+from glorotcli.report import paper, series
+from glorotcli.report.series import Unavailable
+from glorotcli.stats.runlog import RunData
+
+DPI = 120
+SIZE = (8.0, 5.0)
+SIZE_TALL = (8.0, 8.0)
+MAX_MARKERS = 30
+_SOURCE_FONT = 6.5
+
+
+def layer_colors(n: int) -> list:
+    """One colour per layer, Layer 1 (input side) dark to Layer n (top) light."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(x) for x in np.linspace(0.0, 0.85, max(n, 1))]
+
+
+def _new(size=SIZE, nrows: int = 1, ncols: int = 1, **kw) -> tuple[Figure, list]:
+    fig = Figure(figsize=size, dpi=DPI, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    return fig, list(axes.ravel())
+
+
+def _finish(fig: Figure, title: str, source: str) -> Figure:
+    fig.suptitle(title, fontsize=11)
+    if source:
+        width_chars = int(fig.get_figwidth() * 150 / 8.0)
+        wrapped = textwrap.fill("source: " + source, width=width_chars)
+        fig.text(0.005, 0.004, wrapped, fontsize=_SOURCE_FONT, color="0.35", ha="left",
+                 va="bottom")
+        n = wrapped.count("\n") + 1
+        frac = (n * _SOURCE_FONT * 1.3 / 72 + 0.08) / fig.get_figheight()
+        fig.get_layout_engine().set(rect=(0, frac, 1, 1 - frac))
+    return fig
+
+
+def _every(n: int, k: int = MAX_MARKERS) -> np.ndarray:
+    """Indices of at most ``k`` evenly spread points of ``n`` (always the first and last)."""
+    if n <= k:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, k).round().astype(int))
+
+
+def _epoch_axis(ax) -> None:
+    ax.set_xlabel(paper.EPOCH_LABEL)
+    ax.grid(alpha=0.3)
+
+
+# ------------------------------------------------------------- figure functions ----
+
+def fig_mean_std(ep: np.ndarray, mean: np.ndarray, std: np.ndarray, *, title: str,
+                 source: str = "", ylim: tuple[float, float] = (0.0, 1.0)) -> Figure:
+    """Fig. 2: per-layer mean (line) with ±1 std bars over training. ``mean``/``std`` (M, L)."""
+    fig, (ax,) = _new()
+    L = mean.shape[1]
+    span = (ep[-1] - ep[0]) if len(ep) > 1 else 1.0
+    for j, col in enumerate(layer_colors(L)):
+        ax.plot(ep, mean[:, j], color=col, lw=1.5, label=f"Layer {j + 1}")
+        idx = _every(len(ep), 25)
+        off = (j - (L - 1) / 2) * span * 0.004
+        ax.errorbar(ep[idx] + off, mean[idx, j], yerr=std[idx, j], fmt="none", ecolor=col,
+                    elinewidth=0.9, capsize=2, alpha=0.8)
+    ax.set_ylim(*ylim)
+    ax.set_ylabel("Activation value (mean, bars ±1 std)")
+    _epoch_axis(ax)
+    ax.legend(loc="best", fontsize=8, ncols=2)
+    return _finish(fig, title, source)
+
+
+def fig_percentiles(ep: np.ndarray, p2: np.ndarray, p98: np.ndarray, mean: np.ndarray,
+                    std: np.ndarray, *, title: str, source: str = "",
+                    ylim: tuple[float, float] = (-1.0, 1.0)) -> Figure:
+    """Figs. 3 and 10 (A8): markers at the 98th and 2nd percentiles, lines at mean ± std, one
+    colour per layer. Arrays (M, L)."""
+    fig, (ax,) = _new()
+    L = p98.shape[1]
+    idx = _every(len(ep))
+    for j, col in enumerate(layer_colors(L)):
+        ax.plot(ep[idx], p98[idx, j], ls="none", marker="^", ms=4, color=col)
+        ax.plot(ep[idx], p2[idx, j], ls="none", marker="v", ms=4, color=col)
+        ax.plot(ep, mean[:, j] + std[:, j], color=col, lw=1.4, label=f"Layer {j + 1}")
+        ax.plot(ep, mean[:, j] - std[:, j], color=col, lw=1.4)
+    ax.axhline(0, color="0.6", lw=0.6)
+    ax.set_ylim(ylim[0] - 0.05 * (ylim[1] - ylim[0]), ylim[1] + 0.05 * (ylim[1] - ylim[0]))
+    ax.set_ylabel("Activation value")
+    _epoch_axis(ax)
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], ls="none", marker="^", color="0.3", ms=5),
+                Line2D([], [], ls="none", marker="v", color="0.3", ms=5),
+                Line2D([], [], color="0.3", lw=1.4)]
+    labels += ["98th percentile", "2nd percentile", "mean ± std"]
+    ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    return _finish(fig, title, source)
+
+
+@dataclass
+class HistPanel:
+    """One panel of per-layer histograms: ``density`` (L, B) over ``centers`` (B,)."""
+
+    title: str
+    centers: np.ndarray
+    density: np.ndarray
+    off_scale: np.ndarray | None = None
+    clip_edges: bool = False
+
+
+def fig_histograms(panels: Sequence[HistPanel], *, xlabel: str, title: str,
+                   source: str = "") -> Figure:
+    """Figs. 4, 6, 7, 8: normalized histograms (unit area), one curve per layer, one panel per
+    run (stacked). With ``clip_edges`` the y range ignores the outermost bins, where
+    saturated activations pile up, and says so (the paper lets those spikes run off the scale)."""
+    fig, axes = _new(SIZE if len(panels) == 1 else SIZE_TALL, nrows=len(panels))
+    for ax, p in zip(axes, panels, strict=True):
+        L = p.density.shape[0]
+        for j, col in enumerate(layer_colors(L)):
+            label = f"Layer {j + 1}"
+            if p.off_scale is not None and p.off_scale[j] >= 0.005:
+                label += f" ({p.off_scale[j]:.0%} off scale)"
+            ax.plot(p.centers, p.density[j], color=col, lw=1.3, label=label)
+        if p.clip_edges and p.density.shape[1] > 8:
+            inner = p.density[:, 2:-2]
+            top = float(inner.max()) * 1.15 if inner.size and inner.max() > 0 else None
+            peak = float(p.density.max())
+            if top and peak > top:
+                ax.set_ylim(0, top)
+                ax.text(0.5, 0.97, f"spikes at the ends run off the scale (peak {peak:.1f})",
+                        transform=ax.transAxes, ha="center", va="top", fontsize=8,
+                        color="0.3")
+            else:
+                ax.set_ylim(bottom=0)
+        else:
+            ax.set_ylim(bottom=0)
+        ax.set_xlim(p.centers[0], p.centers[-1])
+        ax.set_title(p.title, fontsize=10)
+        ax.set_ylabel("density")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper right" if not p.clip_edges else "center right")
+    axes[-1].set_xlabel(xlabel)
+    return _finish(fig, title, source)
+
+
+def fig_wgrad_std(panels: Sequence[tuple[str, np.ndarray, np.ndarray]], *, title: str,
+                  source: str = "") -> Figure:
+    """Fig. 9: ±1 std of the weight gradients per layer over training; ``panels`` holds
+    (panel title, epochs (M,), std (M, L))."""
+    fig, axes = _new(SIZE if len(panels) == 1 else SIZE_TALL, nrows=len(panels), sharex=True)
+    top = max(float(np.nanmax(s)) for _, _, s in panels) * 1.1
+    for ax, (name, ep, std) in zip(axes, panels, strict=True):
+        for j, col in enumerate(layer_colors(std.shape[1])):
+            ax.plot(ep, std[:, j], color=col, lw=1.4, label=f"Layer {j + 1}")
+            ax.plot(ep, -std[:, j], color=col, lw=1.4)
+        ax.axhline(0, color="0.6", lw=0.6)
+        ax.set_ylim(-top, top)
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel("Weight gradients (±1 std)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    _epoch_axis(axes[-1])
+    return _finish(fig, title, source)
+
+
+@dataclass
+class Curve:
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+
+
+def fig_test_error(panels: Sequence[tuple[str, Sequence[Curve]]], *, title: str,
+                   source: str = "") -> Figure:
+    """Figs. 11 and 12: test error (%) against examples seen, one curve per run, legend ordered
+    from the highest final error to the lowest (as in the paper); panels side by side."""
+    fig, axes = _new((8.0 if len(panels) == 1 else 11.0, 5.0), ncols=len(panels))
+    for ax, (name, curves) in zip(axes, panels, strict=True):
+        order = sorted(curves, key=lambda c: -c.y[-1])
+        for k, c in enumerate(order):
+            ax.plot(c.x, c.y, lw=1.4, color=f"C{k}",
+                    label=f"{c.label} ({c.y[-1]:.2f}%)")
+        ax.set_xlabel(f"# {paper.EXAMPLES_LABEL}")
+        ax.set_ylabel("test error %")
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+        ax.legend(fontsize=8, loc="upper right")
+    return _finish(fig, title, source)
+
+
+def fig_jacobian(first: Sequence[tuple[str, np.ndarray, float]],
+                 over_time: Sequence[tuple[str, np.ndarray, np.ndarray]],
+                 refs: dict[str, float], *, title: str, source: str = "") -> Figure:
+    """Mean singular value of J^i = dz^{i+1}/dz^i per layer pair at the first measurement
+    (``first``: label, sv_mean (L-1,), epoch) and, when measured more than once, the mean over
+    layer pairs against training time (``over_time``: label, epochs, mean). Dashed lines: the
+    paper's values (§4.2.2)."""
+    two = any(len(ep) > 1 for _, ep, _ in over_time)
+    fig, axes = _new((11.0, 5.0) if two else SIZE, ncols=2 if two else 1)
+    ax = axes[0]
+    for k, (label, sv, ep) in enumerate(first):
+        x = np.arange(1, len(sv) + 1)
+        ax.plot(x, sv, marker="o", color=f"C{k}", label=f"{label} (epoch {ep:.2f})")
+    n = max(len(sv) for _, sv, _ in first)
+    ax.set_xticks(np.arange(1, n + 1), [f"{i}→{i + 1}" for i in range(1, n + 1)])
+    for k, (name, v) in enumerate(sorted(refs.items())):
+        ax.axhline(v, ls=("--", ":")[k % 2], color="0.4", lw=1.2,
+                   label=f"paper, tanh {name} init: {v}")
+    ax.set_xlabel("Jacobian between layers i → i+1")
+    ax.set_ylabel("mean singular value")
+    ax.set_ylim(bottom=0)
+    ax.set_title("at the first measurement", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    if two:
+        ax = axes[1]
+        for k, (label, ep, m) in enumerate(over_time):
+            if len(ep) > 1:
+                ax.plot(ep, m, marker=".", color=f"C{k}", label=label)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("mean singular value (mean over layer pairs)")
+        ax.set_title("during training", fontsize=10)
+        _epoch_axis(ax)
+        ax.legend(fontsize=8)
+    return _finish(fig, title, source)
+
+
+def fig_table1(tab: series.Table1, *, title: str, source: str = "") -> Figure:
+    """Table 1 as an image: measured / paper test error (%) per configuration and data set."""
+    rows, cols = tab.rows, tab.cols
+    fig = Figure(figsize=(8.0, 1.6 + 0.38 * len(rows)), dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    ax.axis("off")
+    text = []
+    colors = []
+    for r in rows:
+        line, cl = [], []
+        for c in cols:
+            cell = tab.cells[(r, c)]
+            m = series.fmt(cell.mean)
+            if len(cell.measured) > 1:
+                m += f" (n={len(cell.measured)})"
+            line.append(f"{m} / {series.fmt(cell.paper)}")
+            cl.append("#e6f0ff" if cell.measured else "white")
+        text.append(line)
+        colors.append(cl)
+    t = ax.table(cellText=text, rowLabels=rows, cellColours=colors,
+                 colLabels=[paper.DATASET_LABELS.get(c, c) for c in cols], loc="center",
+                 cellLoc="center")
+    t.auto_set_font_size(False)
+    t.set_fontsize(9)
+    t.scale(1, 1.4)
+    ax.set_title("cells: measured / paper (Table 1); shaded = measured here; '-' = none",
+                 fontsize=8, color="0.3")
+    return _finish(fig, title, source)
+
+
+def fig_surface(w1: np.ndarray, w2: np.ndarray, ce: np.ndarray, quad: np.ndarray,
+                grad_ce: np.ndarray, grad_quad: np.ndarray, flat: float, *, title: str,
+                source: str = "") -> Figure:
+    """Fig. 5: cross-entropy (black, above) and quadratic cost (red, below) over (W1, W2) as 3-D
+    meshes, and beside them where each surface is a plateau (gradient norm < ``flat``)."""
+    import mpl_toolkits.mplot3d  # noqa: F401  (registers the 3-D projection)
+
+    fig = Figure(figsize=(11.0, 5.0), dpi=DPI, layout="constrained")
+    gs = fig.add_gridspec(1, 2, width_ratios=(1.5, 1))
+    ax = fig.add_subplot(gs[0], projection="3d")
+    W1, W2 = np.meshgrid(w1, w2)
+    stride = max(1, len(w1) // 40)
+    ax.plot_wireframe(W1, W2, ce, color="black", lw=0.5, rstride=stride, cstride=stride,
+                      label="cross-entropy")
+    ax.plot_wireframe(W1, W2, quad, color="red", lw=0.5, rstride=stride, cstride=stride,
+                      label="quadratic (p - t)²")
+    ax.set_xlabel("W1 (first layer)")
+    ax.set_ylabel("W2 (output layer)")
+    ax.set_zlabel("cost")
+    ax.set_zlim(0, max(5.0, float(ce.max())))
+    ax.view_init(elev=25, azim=-60)
+    ax.legend(fontsize=8, loc="upper left")
+    ax2 = fig.add_subplot(gs[1])
+    mask = np.zeros(ce.shape + (3,))
+    flat_q = grad_quad < flat
+    flat_c = grad_ce < flat
+    mask[flat_q] = (1.0, 0.55, 0.55)
+    mask[flat_c] = (0.2, 0.2, 0.2)
+    mask[~flat_q & ~flat_c] = (1.0, 1.0, 1.0)
+    ext = (w1[0], w1[-1], w2[0], w2[-1])
+    ax2.imshow(mask, origin="lower", extent=ext, aspect="equal", interpolation="nearest")
+    ax2.set_xlabel("W1 (first layer)")
+    ax2.set_ylabel("W2 (output layer)")
+    ax2.set_title(f"plateaus: |gradient| < {flat:g}\nred: quadratic only "
+                  f"({flat_q.mean():.1%} of grid), black: cross-entropy ({flat_c.mean():.1%})",
+                  fontsize=9)
+    return _finish(fig, title, source)
+
+
+# ---------------------------------------------------------------- planning ----
+
+@dataclass
+class Planned:
+    """A figure the runs support: its file stem, source runs and how to build it."""
+
+    name: str
+    runs: list[RunData]
+    make: Callable[[], Figure]
+    note: str = ""
+
+
+def _cfg(r: RunData) -> dict:
+    return series.config(r)
+
+
+def _pick(runs: Sequence[RunData], *, activation: str | None = None, init: str | None = None,
+          q: str = "act", stat: str = "mean", prefer_depth: int | None = None,
+          min_rows: int = 1) -> tuple[RunData | None, list[RunData], str]:
+    """The first run matching ``activation``/``init`` that has ``q``/``stat``; also the other
+    matches and a reason when none has the statistics."""
+    cand = [r for r in runs if (activation is None or _cfg(r)["activation"] == activation)
+            and (init is None or _cfg(r)["init"] == init)]
+    if not cand:
+        return None, [], f"no {paper.row_label(activation or '?', init or 'standard')} run"
+    ok, why = [], ""
+    for r in cand:
+        try:
+            series.require_layers(r, q, stat)
+            if len(r.layer_step) < min_rows:
+                raise Unavailable(f"{r.path.name}: only {len(r.layer_step)} probe row(s)")
+            ok.append(r)
+        except Unavailable as exc:
+            why = str(exc)
+    if not ok:
+        return None, [], why
+    if prefer_depth is not None:
+        ok.sort(key=lambda r: _cfg(r)["depth"] != prefer_depth)
+    ok.sort(key=lambda r: series.data_kind(r) != "shapeset")
+    return ok[0], ok[1:], ""
+
+
+def _also(others: list[RunData]) -> str:
+    return f"also matched, not drawn: {', '.join(r.path.name for r in others)}" if others else ""
+
+
+def _act_ylim(activation: str) -> tuple[float, float]:
+    return (0.0, 1.0) if activation == "sigmoid" else (-1.0, 1.0)
+
+
+def plan(runs: Sequence[RunData]) -> tuple[list[Planned], list[str]]:
+    """Every paper figure the runs can support, and a one-line note per figure they cannot."""
+    out: list[Planned] = []
+    skipped: list[str] = []
+
+    def single(name, what, r, others, why, make):
+        if r is None:
+            skipped.append(f"{name}: skipped ({why})")
+        else:
+            out.append(Planned(name, [r], lambda: make(r), _also(others)))
+
+    # Fig. 2
+    r, others, why = _pick(runs, activation="sigmoid", stat="std", prefer_depth=4)
+    single("fig02_sigmoid_activations", "", r, others, why, lambda r: fig_mean_std(
+        *series.layer_stat(r, "act", "mean"), series.layer_stat(r, "act", "std")[1],
+        title=f"Fig. 2: {series.run_label(r, with_depth=True)} activations during training "
+              f"(mean, ±1 std)", source=series.source_note([r])))
+
+    # Figs. 3 and 10
+    def percentiles(r, figno):
+        ep, p2 = series.layer_stat(r, "act", "p2")
+        _, p98 = series.layer_stat(r, "act", "p98")
+        _, mean = series.layer_stat(r, "act", "mean")
+        _, std = series.layer_stat(r, "act", "std")
+        return fig_percentiles(ep, p2, p98, mean, std, ylim=_act_ylim(_cfg(r)["activation"]),
+                               title=f"Fig. {figno}: {series.run_label(r)} activations during "
+                                     f"training (2nd/98th percentiles, mean ± std)",
+                               source=series.source_note([r]))
+
+    for name, act, init, figno in (("fig03_tanh_activations", "tanh", "standard", 3),
+                                   ("fig03_softsign_activations", "softsign", "standard", 3),
+                                   ("fig10_tanhN_activations", "tanh", "normalized", 10)):
+        r, others, why = _pick(runs, activation=act, init=init, stat="p98")
+        single(name, "", r, others, why, lambda r, figno=figno: percentiles(r, figno))
+
+    # Fig. 4
+    panels_runs = []
+    for act in ("tanh", "softsign"):
+        r, _, _ = _pick(runs, activation=act, init="standard", stat="hist")
+        if r is not None:
+            panels_runs.append(r)
+    if panels_runs:
+        def fig4(rs=tuple(panels_runs)):
+            panels = []
+            for r in rs:
+                h = series.hist_at(r, "act", "last")
+                panels.append(HistPanel(f"{series.run_label(r)}, step {h.step:,} "
+                                        f"(epoch {series.epochs(h.step):.2f})", h.centers,
+                                        h.density, h.off_scale, clip_edges=True))
+            return fig_histograms(panels, xlabel="Activation value",
+                                  title="Fig. 4: activation histograms at the end of training",
+                                  source=series.source_note(rs))
+        out.append(Planned("fig04_activation_hist_end", panels_runs, fig4))
+    else:
+        skipped.append("fig04_activation_hist_end: skipped (no Tanh or Softsign run with "
+                       "activation histograms)")
+
+    # Figs. 6-9: a standard / normalized pair of the same activation (tanh preferred)
+    pair: list[RunData] = []
+    for act in ("tanh", "softsign", "sigmoid", "relu"):
+        pair = [r for r in (_pick(runs, activation=act, init=i, q="act", stat="hist")[0]
+                            for i in ("standard", "normalized")) if r is not None]
+        if pair:
+            break
+    init_figs = (("fig06_activation_hist_init", "act", "Activation value",
+                  "Fig. 6: activation histograms at initialization"),
+                 ("fig07_bgrad_hist_init", "bgrad", "Back-propagated gradients dC/ds",
+                  "Fig. 7: back-propagated gradient histograms at initialization"),
+                 ("fig08_wgrad_hist_init", "wgrad", "Weight gradients dC/dW",
+                  "Fig. 8: weight gradient histograms at initialization"))
+    for name, q, xlabel, title in init_figs:
+        usable = []
+        why = "no run with per-layer histograms"
+        for r in pair:
+            try:
+                series.hist_at(r, q, "init")
+                usable.append(r)
+            except Unavailable as exc:
+                why = str(exc)
+        if not usable:
+            skipped.append(f"{name}: skipped ({why})")
+            continue
+
+        def fig_init(rs=tuple(usable), q=q, xlabel=xlabel, title=title):
+            panels = []
+            for r in rs:
+                h = series.hist_at(r, q, "init")
+                std = series.stat_at(r, q, "std", "init")
+                panels.append(HistPanel(f"{series.run_label(r)} ({_cfg(r)['init']} init); "
+                                        f"std L1..L{len(std)}: "
+                                        + ", ".join(f"{v:.3g}" for v in std),
+                                        h.centers, h.density, h.off_scale))
+            return fig_histograms(panels, xlabel=xlabel, title=title,
+                                  source=series.source_note(rs))
+        out.append(Planned(name, usable, fig_init))
+
+    wg = [r for r in pair if "wgrad" in r.layers and "std" in r.layers["wgrad"]
+          and len(r.layer_step) >= 2]
+    if wg:
+        def fig9(rs=tuple(wg)):
+            panels = [(f"{series.run_label(r)} ({_cfg(r)['init']} init)",
+                       *series.layer_stat(r, "wgrad", "std")) for r in rs]
+            return fig_wgrad_std(panels, title="Fig. 9: weight-gradient std during training",
+                                 source=series.source_note(rs))
+        out.append(Planned("fig09_wgrad_std", wg, fig9))
+    else:
+        skipped.append("fig09_wgrad_std: skipped (no run with weight-gradient statistics over "
+                       "at least 2 probes)")
+
+    # Figs. 11 and 12
+    with_err = []
+    for r in runs:
+        try:
+            series.error_curve(r, "test")
+            with_err.append(r)
+        except Unavailable:
+            pass
+    shapeset = [r for r in with_err if series.data_kind(r) == "shapeset"]
+    others_err = [r for r in with_err if series.data_kind(r) in ("mnist", "cifar10")]
+    if shapeset:
+        out.append(Planned("fig11_test_error", shapeset, lambda rs=tuple(shapeset): _fig_err(
+            rs, "Fig. 11: test error during online training on Shapeset-3x2")))
+    else:
+        skipped.append("fig11_test_error: skipped (no Shapeset-3x2 run with a test error)")
+    if others_err:
+        out.append(Planned("fig12_test_error", others_err,
+                           lambda rs=tuple(others_err): _fig_err(
+                               rs, "Fig. 12: test error during training on MNIST and CIFAR-10")))
+    else:
+        skipped.append("fig12_test_error: skipped (no MNIST or CIFAR-10 run with a test error)")
+
+    # Jacobian
+    jac = []
+    for r in runs:
+        try:
+            series.jacobian(r)
+            jac.append(r)
+        except Unavailable:
+            pass
+    if jac:
+        out.append(Planned("jacobian_sv", jac, lambda rs=tuple(jac): _fig_jac(rs)))
+    else:
+        skipped.append("jacobian_sv: skipped (no run with Jacobian singular values)")
+
+    if with_err:
+        out.append(Planned("table1", with_err, lambda rs=tuple(with_err): fig_table1(
+            series.table1(rs), title="Table 1: test error (%), measured here / paper",
+            source=series.source_note(rs))))
+    else:
+        skipped.append("table1: skipped (no run with a test error)")
+    return out, skipped
+
+
+def _fig_err(rs: Sequence[RunData], title: str) -> Figure:
+    groups: dict[str, list[Curve]] = {}
+    for r, label in zip(rs, series.unique_labels(rs, with_depth=True), strict=True):
+        x, y = series.error_curve(r, "test")
+        kind = series.data_kind(r)
+        groups.setdefault(kind, []).append(Curve(label, x, y))
+    order = [k for k in ("shapeset", "mnist", "cifar10") if k in groups]
+    order += [k for k in groups if k not in order]
+    panels = [(paper.DATASET_LABELS.get(k, k), groups[k]) for k in order]
+    return fig_test_error(panels, title=title, source=series.source_note(rs))
+
+
+def _fig_jac(rs: Sequence[RunData]) -> Figure:
+    first, over = [], []
+    refs: dict[str, float] = {}
+    for r, label in zip(rs, series.unique_labels(rs), strict=True):
+        ep, m, _ = series.jacobian(r)
+        first.append((label, m[0], float(ep[0])))
+        over.append((label, ep, np.nanmean(m, axis=1)))
+        init = _cfg(r)["init"]
+        if init in paper.JACOBIAN_SV_MEAN:
+            refs[init] = paper.JACOBIAN_SV_MEAN[init]
+    return fig_jacobian(first, over, refs,
+                        title="Mean singular value of the layer-to-layer Jacobians (§4.2.2)",
+                        source=series.source_note(rs))
+
+
+# ---------------------------------------------------------------- writing ----
+
+def save(fig: Figure, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write ``fig`` to ``path`` atomically; the format follows the suffix (.png, .pdf)."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    with atomic_output(path, force=force) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=DPI)
+    return path
+
+
+def write_figures(runs: Sequence[RunData], outdir: str | os.PathLike, *, force: bool = False,
+                  formats: Sequence[str] = ("png",), progress=None
+                  ) -> tuple[list[Path], list[str]]:
+    """Write every figure ``runs`` support into ``outdir`` (created if missing) as
+    ``NAME.png`` (and ``.pdf``). Refuses, before writing anything, to overwrite an existing
+    file unless ``force``. Returns (written paths, notes on skipped figures)."""
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise GlorotError(f"{outdir}: exists and is not a folder")
+    planned, notes = plan(runs)
+    targets = [outdir / f"{p.name}.{ext}" for p in planned for ext in formats]
+    clash = [t for t in targets if t.exists()]
+    if clash and not force:
+        raise GlorotError(f"{clash[0]}: already exists (use --force to overwrite"
+                          + (f"; {len(clash)} files would be" if len(clash) > 1 else "") + ")")
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for k, p in enumerate(planned):
+        if p.note:
+            notes.append(f"{p.name}: {p.note}")
+        try:
+            fig = p.make()
+        except Unavailable as exc:
+            notes.append(f"{p.name}: skipped ({exc})")
+            continue
+        for ext in formats:
+            written.append(save(fig, outdir / f"{p.name}.{ext}", force=force))
+        if progress is not None:
+            progress("figures", k + 1, len(planned))
+    return written, notes
