@@ -175,10 +175,21 @@ def glorot_file_format(path: str | os.PathLike) -> str:
         raise GlorotError(f"{path}: no such file")
     if path.is_dir():
         raise GlorotError(f"{path}: is a folder, expected a glorot file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise GlorotError(f"{path}: not a glorot file (not an HDF5 file)") from None
+    if not _has_hdf5_signature(path):
+        raise GlorotError(f"{path}: not a glorot file (not an HDF5 file)")
+    errors: list[OSError] = []
+    f = None
+    for swmr in (True, False):  # SWMR first: a run file may be growing right now
+        try:
+            f = h5py.File(path, "r", libver="latest", swmr=True) if swmr else h5py.File(path, "r")
+            break
+        except OSError as exc:
+            errors.append(exc)
+    if f is None:
+        if "lock" in str(errors[-1]).lower():
+            raise GlorotError(f"{path}: is being created by a writer right now; try again in a "
+                              "moment")
+        raise GlorotError(f"{path}: HDF5 file cannot be read ({errors[-1]})")
     with f:
         fmt = f.attrs.get("format")
     if fmt is None:
@@ -188,3 +199,22 @@ def glorot_file_format(path: str | os.PathLike) -> str:
     if fmt not in ("glorot-dataset", "glorot-run"):
         raise GlorotError(f"{path}: not a glorot file (format is {str(fmt)!r})")
     return str(fmt)
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _has_hdf5_signature(path: Path) -> bool:
+    """True if the HDF5 signature sits at offset 0, 512, 1024, 2048, ... (user-block sizes)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            offset = 0
+            while offset + 8 <= size:
+                fh.seek(offset)
+                if fh.read(8) == HDF5_SIGNATURE:
+                    return True
+                offset = 512 if offset == 0 else offset * 2
+    except OSError as exc:
+        raise GlorotError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return False

@@ -162,6 +162,109 @@ def ref_sgd_step(W, b, activation, X, Y, lr, cost):
 
 
 # ---------------------------------------------------------------- stats: probe statistics ----
+# The definitions of glorotcli/stats/probes.py, computed the obvious way: per-example gradients
+# by looping over the probe examples (ref_example above), np.percentile, np.histogram, and
+# explicit Jacobian matrices with np.linalg.svd.
+
+REF_SAT = {  # a value counts as saturated when this is True (|z| within 0.03 of an asymptote)
+    "tanh": lambda z: np.abs(z) > 0.97,
+    "softsign": lambda z: np.abs(z) > 0.97,
+    "sigmoid": lambda z: (z < 0.03) | (z > 0.97),
+    "relu": lambda z: z == 0,
+}
+
+
+def ref_pooled_stats(values, edges, saturated):
+    """mean, std, p2, p50, p98, sat (fraction where ``saturated(values)``) and the histogram as
+    the fraction of all values in each bin of ``edges``."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    p2, p50, p98 = np.percentile(v, [2, 50, 98])
+    stats = {"mean": v.mean(), "std": v.std(), "p2": p2, "p50": p50, "p98": p98,
+             "sat": np.mean(saturated(v))}
+    return stats, np.histogram(v, edges)[0] / v.size
+
+
+def ref_probe_values(W, b, activation, X, Y, cost):
+    """Per hidden layer j (0-based): activations z^{j+1} (E, n), per-example back-propagated
+    gradients dC_e/ds^j (E, n), per-example weight gradients dC_e/dW^j (E, n_in, n_out), from
+    one example at a time; and the gradient of the mean cost over the examples."""
+    L = len(W) - 1
+    acts = [[] for _ in range(L)]
+    bgrads = [[] for _ in range(L)]
+    wgrads = [[] for _ in range(L)]
+    for x, y in zip(X, Y, strict=True):
+        z = x
+        for j in range(L):
+            z = ref_act(activation, z @ W[j] + b[j])
+            acts[j].append(z)
+        _, dW, db = ref_example(W, b, activation, x, int(y), cost)
+        for j in range(L):
+            bgrads[j].append(db[j])
+            wgrads[j].append(dW[j])
+    _, mean_dW, _ = ref_gradients(W, b, activation, X, Y, cost)
+    return ([np.array(a) for a in acts], [np.array(g) for g in bgrads],
+            [np.array(g) for g in wgrads], mean_dW[:L])
+
+
+def ref_measure(W, b, activation, X, Y, cost, lr, edges):
+    """Everything ``measure`` reports, with every per-example weight-gradient entry pooled
+    (feasible for small nets only). Returns (stats[q][s] (L,), hist[q] (L, B), grad_ratio,
+    update_ratio, example_grad_ratio, batch_wgrad_std)."""
+    acts, bgrads, wgrads, mean_dW = ref_probe_values(W, b, activation, X, Y, cost)
+    L = len(acts)
+    off_scale = {q: (lambda v, e=edges[q]: (v < e[0]) | (v > e[-1])) for q in ("bgrad", "wgrad")}
+    sat = {"act": REF_SAT[activation], **off_scale}
+    stats, hist = {}, {}
+    for q, per_layer in (("act", acts), ("bgrad", bgrads), ("wgrad", wgrads)):
+        rows = [ref_pooled_stats(per_layer[j], edges[q], sat[q]) for j in range(L)]
+        stats[q] = {s: np.array([r[0][s] for r in rows]) for s in rows[0][0]}
+        hist[q] = np.array([r[1] for r in rows])
+    w_norm = np.array([np.linalg.norm(np.asarray(W[j], np.float64)) for j in range(L)])
+    grad_ratio = np.array([np.linalg.norm(mean_dW[j]) for j in range(L)]) / w_norm
+    example = np.array([np.sqrt(np.mean([np.sum(g ** 2) for g in wgrads[j]]))
+                        for j in range(L)]) / w_norm
+    batch_std = np.array([np.std(mean_dW[j]) for j in range(L)])
+    return stats, hist, grad_ratio, lr * grad_ratio, example, batch_std
+
+
+def ref_jacobians(W, b, activation, x):
+    """J^j = dz^{j+1}/dz^j for one example x, j = 1 .. L-1, as explicit matrices
+    diag(f'(s^j)) (W^j)^T, s^j the pre-activation of hidden layer j+1."""
+    L = len(W) - 1
+    z = x
+    s = []
+    for j in range(L):
+        s.append(z @ W[j] + b[j])
+        z = ref_act(activation, s[-1])
+    return [np.diag(ref_act_grad(activation, s[j])) @ np.asarray(W[j]).T for j in range(1, L)]
+
+
+def ref_jacobian_fd(W, b, activation, x, j, h=1e-6):
+    """J^j by central finite differences of z^{j+1} with respect to z^j (float64)."""
+    assert 0 < j < len(W) - 1, "j must name a hidden-to-hidden pair"
+    z = np.asarray(x, np.float64)
+    for i in range(j):
+        z = ref_act(activation, z @ W[i] + b[i])
+    J = np.empty((W[j].shape[1], W[j].shape[0]))
+    for t in range(len(z)):
+        dz = np.zeros_like(z)
+        dz[t] = h
+        up = ref_act(activation, (z + dz) @ W[j] + b[j])
+        down = ref_act(activation, (z - dz) @ W[j] + b[j])
+        J[:, t] = (up - down) / (2 * h)
+    return J
+
+
+def ref_singular_values(W, b, activation, X):
+    """(sv_mean, sv_std, sv) over the examples X with np.linalg.svd of each explicit J."""
+    per_layer = None
+    for x in X:
+        svs = [np.linalg.svd(J, compute_uv=False) for J in ref_jacobians(W, b, activation, x)]
+        per_layer = [[s] for s in svs] if per_layer is None else \
+            [acc + [s] for acc, s in zip(per_layer, svs, strict=True)]
+    vals = [np.array(v) for v in per_layer]  # each (examples, K)
+    return (np.array([v.mean() for v in vals]), np.array([v.std() for v in vals]),
+            [v.mean(axis=0) for v in vals])
 
 
 # ---------------------------------------------------------------- data: IDX and CIFAR-10 files ----
@@ -204,3 +307,18 @@ def cifar_bytes(labels, images_hwc) -> bytes:
                 for col in range(32):
                     out.append(int(img[row, col, c]))
     return bytes(out)
+
+
+# ---------------------------------------------------------------- report: Fig. 5 cost surface ----
+# The scalar chain x -> tanh(W1 x) -> sigmoid(W2 h) of glorotcli/report/surface.py (A15), one
+# grid point and one pair at a time.
+
+def ref_surface_costs(w1, w2, x, t):
+    """(mean cross-entropy, mean quadratic cost) over the pairs (x, t) at weights (w1, w2)."""
+    ce = quad = 0.0
+    for xi, ti in zip(x, t, strict=True):
+        h = np.tanh(w1 * xi)
+        p = 1 / (1 + np.exp(-w2 * h))
+        ce += -(ti * np.log(p) + (1 - ti) * np.log(1 - p))
+        quad += (p - ti) ** 2
+    return ce / len(x), quad / len(x)

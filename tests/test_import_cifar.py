@@ -106,3 +106,13 @@ def test_files_with_the_committed_blob_ids_are_reported_as_matching(tmp_path, mo
 def test_the_committed_blob_id_table_names_all_six_files():
     assert sorted(COMMITTED_BLOB_SHA1) == sorted(BATCHES)
     assert all(len(v) == 40 for v in COMMITTED_BLOB_SHA1.values())
+
+
+def test_import_reports_reading_and_writing_through_the_progress_callback(tmp_path):
+    write_tiny_cifar(tmp_path / "in", per_file=2)
+    seen = {}
+    import_cifar10(tmp_path / "in", tmp_path / "c.h5", valid=2,
+                   progress=lambda task, done, total, **kw: seen.__setitem__(task, (done, total)))
+    assert seen["read data_batch_1.bin"] == (2 * 3073, 2 * 3073)
+    assert seen["read test_batch.bin"] == (2 * 3073, 2 * 3073)
+    assert seen["write train"] == (8, 8) and seen["write test"] == (2, 2)

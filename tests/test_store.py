@@ -191,3 +191,28 @@ def test_glorot_file_format_tells_dataset_from_run_from_foreign(tmp_path):
         f["a"] = 1
     with pytest.raises(GlorotError, match="HDF5 without a 'format' attribute"):
         glorot_file_format(tmp_path / "bare.h5")
+
+
+def test_glorot_file_format_finds_the_signature_after_a_user_block(tmp_path):
+    with h5py.File(tmp_path / "ub.h5", "w", userblock_size=512) as f:
+        f.attrs["format"] = "glorot-dataset"
+    assert glorot_file_format(tmp_path / "ub.h5") == "glorot-dataset"
+
+
+def test_glorot_file_format_reads_a_run_file_while_its_writer_holds_it_open(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "live.h5"
+    f = h5py.File(path, "w", libver="latest")
+    f.attrs["format"] = "glorot-run"
+    f.create_dataset("step", shape=(0,), maxshape=(None,), dtype="i8")
+    f.swmr_mode = True  # as the run writer does while training
+    try:
+        code = ("import sys; from glorotcli.fileio import glorot_file_format; "
+                "print(glorot_file_format(sys.argv[1]))")
+        r = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                           text=True, timeout=60)
+    finally:
+        f.close()
+    assert r.returncode == 0 and r.stdout.strip() == "glorot-run", r.stderr

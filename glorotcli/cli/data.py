@@ -228,7 +228,7 @@ def _show_dataset(info: dict) -> None:
     for name, s in splits.items():
         table.add_row(Text(name), f"{s['n']:,}", _fmt(s["pixel_min"]), _fmt(s["pixel_max"]),
                       "-" if s["pixel_mean"] is None else f"{s['pixel_mean']:.2f}",
-                      _fmt(s["majority_error"]))
+                      "-" if s["majority_error"] is None else f"{s['majority_error']:.4f}")
     stdout.print(table)
     hist = Table(title="examples per class", title_justify="left")
     hist.add_column("class", justify="right")

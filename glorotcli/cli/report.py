@@ -11,14 +11,23 @@ from glorotcli.cli.app import app
 from glorotcli.cli.ui import print_json, print_path, stderr, stdout
 from glorotcli.errors import GlorotError
 
-
-@app.command(
-    "report",
-    epilog=("Examples:\n\n"
-            "  glorot report runs/tanh.h5 runs/tanhN.h5\n\n"
-            "  glorot report runs/*.h5 --png figs/\n\n"
-            "  glorot report runs/tanhN.h5 --follow   # while glorot train writes it"),
+REPORT_HELP = (
+    "Summarize training runs in the terminal, as JSON, or as the paper's figures (PNG).\n\n"
+    "Per run: settings, steps, examples seen, final train loss and errors beside the "
+    "majority-class baseline and the paper's Table 1 value; activation mean, std and 98th "
+    "percentile per layer over training (unicode charts, one row per layer); histograms of "
+    "activations and gradients at initialization and at the last probe; Jacobian singular "
+    "values. With several runs, a Table-1 grid puts each measured test error beside the "
+    "paper's. --png DIR writes one PNG per paper figure the runs support (others are skipped "
+    "with a note on stderr) and prints their paths.\n\n"
+    "Examples:\n\n"
+    "  glorot report runs/tanh.h5 runs/tanhN.h5\n\n"
+    "  glorot report runs/*.h5 --png figs/\n\n"
+    "  glorot report runs/tanhN.h5 --follow --interval 2"
 )
+
+
+@app.command("report", help=REPORT_HELP)
 def report(
     runs: list[Path] = typer.Argument(..., help="Run files written by glorot train.",
                                       show_default=False),
@@ -36,14 +45,6 @@ def report(
     width: int = typer.Option(48, "--chart-width", min=8, max=200,
                               help="Characters per unicode chart."),
 ) -> None:
-    """Summarize training runs: tables and unicode charts per layer, Table 1 comparison with the
-    paper, and the paper's figures as PNG.
-
-    The terminal report shows, per run: settings, steps, final errors and the majority-class
-    baseline; activation mean/std/98th percentile per layer over training; histograms of
-    activations and gradients at initialization and at the last probe; Jacobian singular values.
-    With several runs, a Table-1 grid puts each measured test error beside the paper's.
-    """
     from glorotcli.report import figures, series, terminal
 
     if follow and (png is not None or as_json):
@@ -70,7 +71,7 @@ def report(
     if as_json:
         print_json(terminal.report_json(data))
         return
-    stdout.print(terminal.render(data, width))
+    stdout.print(terminal.render(data, width, console_width=stdout.width))
 
 
 def _follow(paths: list[Path], interval: float, width: int) -> None:
@@ -81,6 +82,10 @@ def _follow(paths: list[Path], interval: float, width: int) -> None:
 
     from glorotcli.report import series, terminal
 
+    for p in paths:
+        if not Path(p).exists():
+            raise GlorotError(f"{p}: no such file")
+
     def snapshot():
         try:
             data = series.load_runs(paths)
@@ -89,7 +94,8 @@ def _follow(paths: list[Path], interval: float, width: int) -> None:
         running = [r.path.name for r in data if r.status == "running"]
         note = (f"following {', '.join(running)}: re-drawn every {interval:g} s at "
                 f"{time.strftime('%H:%M:%S')} (Ctrl-C to stop)" if running else "")
-        return data, terminal.render(data, width, follow_note=note)
+        return data, terminal.render(data, width, follow_note=note,
+                                     console_width=stdout.width)
 
     data, view = snapshot()
     with Live(view, console=stdout, auto_refresh=False, transient=False) as live:
@@ -101,10 +107,19 @@ def _follow(paths: list[Path], interval: float, width: int) -> None:
     stderr.print(f"glorot: stopped following ({statuses})", markup=False, highlight=False)
 
 
-@app.command(
-    "surface",
-    epilog="Example:\n\n  glorot surface -o fig05_cost_surface.png --values surface.npz --json",
+SURFACE_HELP = (
+    "Figure 5: cross-entropy versus quadratic cost over two weights of a tiny tanh net.\n\n"
+    "The net is the scalar chain x -> tanh(W1 x) -> sigmoid(W2 h) with zero biases (our "
+    "reading of the paper, A15), on a few seeded pairs (x ~ N(0, 1), t in {0, 1}); each cost is "
+    "averaged over the pairs on a grid of (W1, W2). Writes the figure (and the grid values with "
+    "--values), prints the written paths, and the share of the grid where each cost is a "
+    "plateau (gradient norm below --flat) on stderr, or everything as JSON with --json.\n\n"
+    "Example:\n\n"
+    "  glorot surface -o fig05_cost_surface.png --values surface.npz"
 )
+
+
+@app.command("surface", help=SURFACE_HELP)
 def surface(
     output: Path = typer.Option(Path("fig05_cost_surface.png"), "--output", "-o",
                                 help="PNG (or .pdf) to write."),
@@ -120,13 +135,6 @@ def surface(
     as_json: bool = typer.Option(False, "--json",
                                  help="Print the plateau shares and settings as JSON."),
 ) -> None:
-    """Figure 5: cross-entropy versus quadratic cost over two weights of a tiny tanh net.
-
-    The net is the scalar chain x -> tanh(W1 x) -> sigmoid(W2 h) with zero biases (paper.md
-    A15), trained on a few seeded pairs (x ~ N(0, 1), t in {0, 1}); the cost is averaged over
-    the pairs on a grid of (W1, W2). Prints the written paths, then the share of the grid where
-    each cost is a plateau (gradient norm below --flat): the quadratic cost has more.
-    """
     from glorotcli.fileio import atomic_output, check_output_path
     from glorotcli.report import figures
     from glorotcli.report import surface as surf

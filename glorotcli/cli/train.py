@@ -72,8 +72,8 @@ def train_cmd(
     log_every: int = _opt(_D.log_every, "--log-every", metavar="N",
                           help="Steps between rows of the training-loss log."),
     jacobian_every: str = _opt(_D.jacobian_every, "--jacobian-every", metavar="WHEN",
-                               help="When to measure the Jacobian singular values (seconds "
-                                    "each at full size): 'default' (step 0, 20k, 200k, 2M), a "
+                               help="When to measure the Jacobian singular values (~10 s "
+                                    "each at full size): 'default' (step 0, 200k, 2M, ...), a "
                                     "number N of steps, or 'none'."),
     jacobian_examples: int = _opt(_D.jacobian_examples, "--jacobian-examples", metavar="N",
                                   help="Probe examples used for the Jacobians."),

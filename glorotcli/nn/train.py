@@ -196,7 +196,8 @@ def schedule_steps(spec: str, total: int, *, jacobian: bool = False,
 
     ``"default"`` for probes: step 0; 10, 20, 50, 100, 200, 500, ... below 20,000 (log-spaced
     through the paper's first "epoch", A9); then every 20,000 updates; and the last step.
-    ``"default"`` for the Jacobian (expensive): step 0 and 20,000 x 10^k (epochs 1, 10, 100).
+    ``"default"`` for the Jacobian (about 12 s at full size): step 0 (the paper's measurement,
+    §4.2.2) and 200,000 x 10^k updates (epochs 10, 100, ...).
     ``"N"``: step 0 and every N updates (and, for probes, the last step). ``"none"``: never.
     """
     kind, n = parse_schedule(spec, flag)
@@ -206,7 +207,7 @@ def schedule_steps(spec: str, total: int, *, jacobian: bool = False,
     if kind == "every":
         steps.update(range(n, total + 1, n))
     elif jacobian:
-        k = UPDATES_PER_EPOCH_ONLINE
+        k = 10 * UPDATES_PER_EPOCH_ONLINE
         while k <= total:
             steps.add(k)
             k *= 10
@@ -283,11 +284,15 @@ def _stop_requests() -> Iterator[Callable[[], bool]]:
 
 
 @contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[int]:
+def _threads(n: int | None, blas: bool = False) -> Iterator[int]:
+    """Run the block on ``n`` threads (None: the current Numba setting, all cores by default;
+    more than the cores available: all of them). BLAS gets 1 thread unless ``blas``: the SGD
+    steps run in Numba (or, in the NumPy fallback, on small matrices where threaded BLAS only
+    spins), while evaluation and probes multiply big matrices with BLAS."""
     from glorotcli.nn.threads import check_threads, use_threads
 
     n = check_threads(n if n is None else min(n, _max_threads()))
-    with use_threads(n, blas=n):
+    with use_threads(n, blas=n if blas else 1):
         yield n
 
 
@@ -379,6 +384,10 @@ class _Trainer:
     def evaluate(self, split: tuple[np.ndarray, np.ndarray] | None) -> float:
         if split is None:
             return math.nan
+        with _threads(self.threads, blas=True):
+            return self._evaluate(split)
+
+    def _evaluate(self, split: tuple[np.ndarray, np.ndarray]) -> float:
         x, y = split
         n = len(y) if self.cfg.eval_size is None else min(self.cfg.eval_size, len(y))
         wrong = 0.0
@@ -393,8 +402,9 @@ class _Trainer:
         from glorotcli.stats.probes import measure
 
         t = time.monotonic()
-        r = measure(self.net, self.probe_x, self.probe_y, cost=self.cfg.cost, lr=self.cfg.lr,
-                    edges=self.edges)
+        with _threads(self.threads, blas=True):
+            r = measure(self.net, self.probe_x, self.probe_y, cost=self.cfg.cost,
+                        lr=self.cfg.lr, edges=self.edges)
         self.w.layers(step=self.step, examples_seen=self.step * self.cfg.batch_size,
                       stats=r.stats, hist=r.hist, grad_ratio=r.grad_ratio,
                       update_ratio=r.update_ratio)
@@ -404,8 +414,9 @@ class _Trainer:
         from glorotcli.stats.probes import jacobian_singular_values
 
         t = time.monotonic()
-        sv_mean, sv_std, sv = jacobian_singular_values(self.net, self.probe_x,
-                                                       n_examples=self.cfg.jacobian_examples)
+        with _threads(self.threads, blas=True):
+            sv_mean, sv_std, sv = jacobian_singular_values(
+                self.net, self.probe_x, n_examples=self.cfg.jacobian_examples)
         self.w.jacobian(step=self.step, sv_mean=sv_mean, sv_std=sv_std, sv=sv)
         self.jac_s += time.monotonic() - t
 
@@ -585,9 +596,15 @@ def load_config(path: str | Path) -> TrainConfig:
     """The settings stored in a run file (for ``--resume``)."""
     run = read_run(path)
     try:
-        return TrainConfig.from_dict(run.config)
+        config = TrainConfig.from_dict(run.config)
     except TypeError as exc:
         raise GlorotError(f"{path}: the stored training settings are damaged ({exc})") from None
+    # A relative --data path may not resolve from another folder: use the absolute one stored
+    # with the dataset description when it still exists.
+    stored = run.dataset.get("path")
+    if config.data and not Path(config.data).exists() and stored and Path(stored).exists():
+        config = config.replace(data=stored)
+    return config
 
 
 def resume(path: str | Path, config: TrainConfig | None = None, *,

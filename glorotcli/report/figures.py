@@ -61,7 +61,9 @@ def _finish(fig: Figure, title: str, source: str) -> Figure:
                  va="bottom")
         n = wrapped.count("\n") + 1
         frac = (n * _SOURCE_FONT * 1.3 / 72 + 0.08) / fig.get_figheight()
-        fig.get_layout_engine().set(rect=(0, frac, 1, 1 - frac))
+        engine = fig.get_layout_engine()
+        if engine is not None:
+            engine.set(rect=(0, frac, 1, 1 - frac))
     return fig
 
 
@@ -292,8 +294,9 @@ def fig_surface(w1: np.ndarray, w2: np.ndarray, ce: np.ndarray, quad: np.ndarray
     meshes, and beside them where each surface is a plateau (gradient norm < ``flat``)."""
     import mpl_toolkits.mplot3d  # noqa: F401  (registers the 3-D projection)
 
-    fig = Figure(figsize=(11.0, 5.0), dpi=DPI, layout="constrained")
-    gs = fig.add_gridspec(1, 2, width_ratios=(1.5, 1))
+    fig = Figure(figsize=(11.0, 5.0), dpi=DPI)  # constrained layout mis-places 3-D axes
+    gs = fig.add_gridspec(1, 2, width_ratios=(1.5, 1), left=0.0, right=0.97, top=0.86,
+                          bottom=0.12, wspace=0.12)
     ax = fig.add_subplot(gs[0], projection="3d")
     W1, W2 = np.meshgrid(w1, w2)
     stride = max(1, len(w1) // 40)
@@ -318,9 +321,13 @@ def fig_surface(w1: np.ndarray, w2: np.ndarray, ce: np.ndarray, quad: np.ndarray
     ax2.imshow(mask, origin="lower", extent=ext, aspect="equal", interpolation="nearest")
     ax2.set_xlabel("W1 (first layer)")
     ax2.set_ylabel("W2 (output layer)")
-    ax2.set_title(f"plateaus: |gradient| < {flat:g}\nred: quadratic only "
-                  f"({flat_q.mean():.1%} of grid), black: cross-entropy ({flat_c.mean():.1%})",
-                  fontsize=9)
+    from matplotlib.patches import Patch
+
+    ax2.legend(handles=[Patch(color=(1.0, 0.55, 0.55)), Patch(color=(0.2, 0.2, 0.2))],
+               labels=[f"quadratic: {flat_q.mean():.1%} of grid",
+                       f"cross-entropy: {flat_c.mean():.1%} of grid"],
+               fontsize=8, loc="upper left", framealpha=0.9)
+    ax2.set_title(f"plateaus: where |gradient| < {flat:g}", fontsize=10)
     return _finish(fig, title, source)
 
 

@@ -84,11 +84,24 @@ def config(run: RunData) -> dict:
 
 
 def data_kind(run: RunData) -> str | None:
-    """The data set's kind ("shapeset", "mnist", "cifar10"), also for online Shapeset runs."""
+    """The data set's kind as a Table-1 column ("shapeset", "mnist", "cifar10"): online
+    Shapeset runs ("shapeset-online") and Shapeset files both count as "shapeset"."""
     kind = run.dataset.get("kind")
     if not kind and run.config.get("online"):
         kind = "shapeset"
+    if kind and str(kind).startswith("shapeset"):
+        kind = "shapeset"
     return kind
+
+
+def data_label(run: RunData) -> str:
+    """The data set as a reader knows it: "Shapeset-3x2 (online)", "MNIST", ..."""
+    kind = data_kind(run)
+    label = paper.DATASET_LABELS.get(kind, str(kind))
+    if kind == "shapeset" and (run.config.get("online") or
+                               run.dataset.get("kind") == "shapeset-online"):
+        label += " (online)"
+    return label
 
 
 def run_label(run: RunData, *, with_depth: bool = False) -> str:
@@ -118,7 +131,7 @@ def source_note(runs: Sequence[RunData]) -> str:
         steps = int(r.log["step"][-1]) if len(r.log.get("step", ())) else 0
         parts.append(f"{r.path.name}: {c['activation']}/{c['init']} {c['depth']}x{c['width']} "
                      f"bs {c['batch_size']} lr {c['lr']} seed {c['seed']} "
-                     f"{paper.DATASET_LABELS.get(c['data'], c['data'])} {steps:,} steps")
+                     f"{data_label(r)} {steps:,} steps")
     return "; ".join(parts)
 
 

@@ -73,20 +73,28 @@ def histline(hist: np.ndarray, width: int = CHART_WIDTH) -> str:
 # ------------------------------------------------------------------------ sections ----
 
 def summary_table(runs: Sequence[RunData]) -> Table:
-    t = Table(title="Runs", title_justify="left", header_style="bold")
-    for col in ("run", "config", "status", "steps", "epochs*", "examples", "train loss",
-                "valid err %", "test err %", "paper %", "majority %"):
-        t.add_column(col, justify="left" if col in ("run", "config", "status") else "right")
+    """One row per run: file and status, settings, progress, errors (fits 80 columns)."""
+    t = Table(title="Runs", title_justify="left", header_style="bold", show_lines=True)
+    t.add_column("run")
+    t.add_column("settings")
+    t.add_column("progress", justify="right")
+    t.add_column("error %", justify="right")
     for r in runs:
         s = series.summary(r)
         c = s["config"]
-        cfg = (f"{s['label']}  {c['depth']}x{c['width']}  bs {c['batch_size']}  lr {c['lr']}  "
-               f"{paper.DATASET_LABELS.get(c['data'], c['data'])}  seed {c['seed']}")
-        t.add_row(r.path.name, cfg, s["status"], f"{s['steps']:,}", f"{s['epochs']:.2f}",
-                  f"{s['examples_seen']:,}", fmt(s["train_loss"], 4), fmt(s["valid_error"]),
-                  fmt(s["test_error"]), fmt(s["paper_test_error"]), fmt(s["majority_error"]))
-    t.caption = ("* epochs of 20k mini-batch updates (the paper's unit). paper %: Table 1 for "
-                 "the same activation, init, depth 5 and data set. majority %: error of always "
+        settings = (f"{s['label']}, {c['depth']}x{c['width']}\n"
+                    f"{series.data_label(r)}\n"
+                    f"bs {c['batch_size']}, lr {c['lr']}\nseed {c['seed']}")
+        progress = (f"{s['steps']:,} steps\n{s['epochs']:.3g} epochs*\n"
+                    f"{s['examples_seen']:,} ex.\nloss {fmt(s['train_loss'], 4)}")
+        errors = (f"test {fmt(s['test_error'])}\npaper {fmt(s['paper_test_error'])}\n"
+                  f"valid {fmt(s['valid_error'])}\nmajority {fmt(s['majority_error'])}")
+        status = Text(f"{r.path.name}\n", style="bold")
+        status.append(s["status"], style="green" if s["status"] == "finished" else (
+            "yellow" if s["status"] == "running" else "red"))
+        t.add_row(status, settings, progress, errors)
+    t.caption = ("* epochs of 20k mini-batch updates (the paper's unit). paper: Table 1 for the "
+                 "same activation, init, depth 5 and data set. majority: the error of always "
                  "answering the most frequent class.")
     t.caption_justify = "left"
     return t
@@ -134,20 +142,20 @@ def hist_table(run: RunData, q: str, width: int = CHART_WIDTH) -> Table:
     t = Table(title=f"{run.path.name}: {QUANTITY_NAMES[q]} histograms on "
                     f"[{e[0]:+.3g}, {e[-1]:+.3g}]", title_justify="left", header_style="bold")
     t.add_column("layer")
-    for which, snap in snaps.items():
-        name = "at init (step 0)" if which == "init" else f"last probe (step {snap.step:,})"
-        t.add_column(name, no_wrap=True)
-        t.add_column("std", justify="right")
+    t.add_column("step", justify="right")
+    t.add_column("histogram", no_wrap=True)
+    t.add_column("std", justify="right", no_wrap=True)
     L = next(iter(snaps.values())).density.shape[0]
     for j in range(L):
-        cells = []
-        for which, snap in snaps.items():
+        for k, (which, snap) in enumerate(snaps.items()):
             std = series.stat_at(run, q, "std", which)[j]
             off = snap.off_scale[j]
             mark = f" ({off:.0%} off)" if off >= 0.005 else ""
-            cells += [histline(snap.density[j], width), f"{std:.3g}{mark}"]
-        t.add_row(f"L{j + 1}", *cells)
-    t.caption = "each row scaled to its own peak" + (f"; {'; '.join(notes)}" if notes else "")
+            t.add_row(f"L{j + 1}" if k == 0 else "", f"{snap.step:,}",
+                      histline(snap.density[j], width), f"{std:.3g}{mark}",
+                      end_section=(k == len(snaps) - 1 and j < L - 1))
+    t.caption = ("first row of each layer at initialization, second at the last probe; each "
+                 "row scaled to its own peak" + (f"; {'; '.join(notes)}" if notes else ""))
     t.caption_justify = "left"
     return t
 
@@ -202,8 +210,12 @@ def table1_table(runs: Sequence[RunData]) -> Table:
     return t
 
 
-def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str = "") -> Group:
-    """The whole terminal report for ``runs``."""
+def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str = "",
+           console_width: int | None = None) -> Group:
+    """The whole terminal report for ``runs``; charts are at most ``width`` characters and
+    narrowed to fit ``console_width``."""
+    if console_width:
+        width = max(12, min(width, console_width - 34))
     parts: list = [summary_table(runs)]
     for r in runs:
         sections: list = []

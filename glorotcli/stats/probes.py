@@ -209,7 +209,7 @@ def summarize(values: np.ndarray, edges: np.ndarray, sat_bounds: tuple[float, fl
     if v.size == 0:
         raise GlorotError("cannot summarize an empty set of values")
     out, counts = _stats(v, e, _is_uniform(e), float(sat_bounds[0]), float(sat_bounds[1]))
-    return dict(zip(STATS, out.tolist())), counts / v.size
+    return dict(zip(STATS, out.tolist(), strict=True)), counts / v.size
 
 
 def wgrad_sample_indices(n_examples: int, fan_in: int, fan_out: int,
@@ -220,8 +220,8 @@ def wgrad_sample_indices(n_examples: int, fan_in: int, fan_out: int,
     when there are at most ``n_sample``."""
     total = n_examples * fan_in * fan_out
     if total <= n_sample:
-        e, l, k = np.unravel_index(np.arange(total), (n_examples, fan_in, fan_out))
-        return e.astype(np.int64), l.astype(np.int64), k.astype(np.int64)
+        idx = np.unravel_index(np.arange(total), (n_examples, fan_in, fan_out))
+        return tuple(a.astype(np.int64) for a in idx)
     return _sample_indices(n_examples, fan_in, fan_out, n_sample, np.uint64(_SAMPLE_KEY))
 
 
@@ -626,9 +626,9 @@ def _draw(j, key, n_in, n_out):
     to its range by multiply-shift (bias < 1e-3 for ranges up to 2000)."""
     h = _splitmix64(key ^ np.uint64(j))
     m = np.uint64(0x1FFFFF)
-    l = ((h & m) * np.uint64(n_in)) >> np.uint64(21)
-    k = (((h >> np.uint64(21)) & m) * np.uint64(n_out)) >> np.uint64(21)
-    return np.int64(l), np.int64(k)
+    row = ((h & m) * np.uint64(n_in)) >> np.uint64(21)
+    col = (((h >> np.uint64(21)) & m) * np.uint64(n_out)) >> np.uint64(21)
+    return np.int64(row), np.int64(col)
 
 
 @numba.njit(cache=True)
@@ -655,8 +655,8 @@ def _wgrad_values(z, g, n_sample, key):
         out = np.empty(total, np.float64)
         t = 0
         for e in range(E):
-            for l in range(n_in):
-                a = np.float64(z[e, l])
+            for row in range(n_in):
+                a = np.float64(z[e, row])
                 for k in range(n_out):
                     out[t] = a * np.float64(g[e, k])
                     t += 1
@@ -665,8 +665,8 @@ def _wgrad_values(z, g, n_sample, key):
     out = np.empty(E * m, np.float64)
     for e in range(E):  # one example at a time: its rows of z and g stay in cache
         for j in range(e * m, (e + 1) * m):
-            l, k = _draw(j, key, n_in, n_out)
-            out[j] = np.float64(z[e, l]) * np.float64(g[e, k])
+            row, col = _draw(j, key, n_in, n_out)
+            out[j] = np.float64(z[e, row]) * np.float64(g[e, col])
     return out
 
 

@@ -1,0 +1,88 @@
+"""The MLP API contract that training and probes use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from reference import ref_gradients
+
+from glorotcli.nn import mlp
+from glorotcli.nn.init import init_mlp
+
+SIZES = (16, 12, 12, 5)
+
+
+def _setup(dtype=np.float64, B=8, activation="tanh"):
+    net = init_mlp(SIZES, activation, "normalized", np.random.default_rng(0), dtype)
+    rng = np.random.default_rng(1)
+    return net, rng.uniform(0, 1, (B, SIZES[0])).astype(dtype), rng.integers(0, SIZES[-1], B)
+
+
+def test_forward_returns_every_layer_in_the_papers_notation():
+    net, x, y = _setup()
+    f = mlp.forward(net, x)
+    assert [s.shape for s in f.s] == [(8, 12), (8, 12), (8, 5)]
+    assert [z.shape for z in f.z] == [(8, 16), (8, 12), (8, 12)]
+    np.testing.assert_array_equal(f.z[0], x)
+    np.testing.assert_allclose(f.z[1], np.tanh(x @ net.W[0] + net.b[0]), atol=1e-14)
+    np.testing.assert_allclose(f.p.sum(axis=1), 1)
+
+
+def test_sgd_step_returns_the_cost_before_the_update_and_changes_the_net():
+    net, x, y = _setup()
+    before = net.copy()
+    expected = ref_gradients(before.W, before.b, "tanh", x, y, "nll")[0]
+    assert mlp.sgd_step(net, x, y, 0.1) == pytest.approx(expected, rel=1e-12)
+    assert not np.array_equal(net.W[0], before.W[0])
+    assert mlp.loss(mlp.forward(net, x).p, y) < expected
+
+
+def test_trainer_steps_equal_sgd_steps():
+    net, x, y = _setup(np.float32)
+    other = net.copy()
+    trainer = mlp.Trainer(net, "nll", threads=1)
+    for _ in range(3):
+        assert trainer.step(x, y, 0.05) == mlp.sgd_step(other, x, y, 0.05, threads=1)
+    for a, b in zip(net.W, other.W, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_trainer_picks_the_fused_path_up_to_the_crossover():
+    net, _, _ = _setup()
+    trainer = mlp.Trainer(net, threads=1)
+    assert trainer.path_for(1) == "fused"
+    assert trainer.path_for(mlp.crossover(1)) == "fused"
+    assert trainer.path_for(mlp.crossover(1) + 1) == "blas"
+    assert mlp.Trainer(net, threads=1, path="blas").path_for(1) == "blas"
+
+
+def test_evaluate_matches_the_slow_cost_and_counts_errors():
+    net, x, y = _setup(B=37)
+    loss, err = mlp.evaluate(net, x, y, batch=10)
+    assert loss == pytest.approx(ref_gradients(net.W, net.b, "tanh", x, y, "nll")[0], rel=1e-12)
+    assert err == pytest.approx(np.mean(mlp.forward(net, x).p.argmax(1) != y))
+    qloss, _ = mlp.evaluate(net, x, y, cost="quadratic", batch=1000)
+    assert qloss == pytest.approx(ref_gradients(net.W, net.b, "tanh", x, y, "quadratic")[0])
+
+
+def test_uint8_inputs_are_converted_unscaled():
+    net, _, y = _setup()
+    x8 = np.random.default_rng(5).integers(0, 2, (8, SIZES[0]), dtype=np.uint8)
+    f = mlp.forward(net, x8)
+    assert f.z[0].dtype == np.float64
+    np.testing.assert_array_equal(f.z[0], x8)
+
+
+def test_backward_weight_gradients_match_the_reference():
+    net, x, y = _setup()
+    bwd = mlp.backward(net, mlp.forward(net, x), y, "nll")
+    _, dW, db = ref_gradients(net.W, net.b, "tanh", x, y, "nll")
+    for i in range(3):
+        np.testing.assert_allclose(bwd.dW[i], dW[i], atol=1e-14)
+        np.testing.assert_allclose(bwd.db[i], db[i], atol=1e-14)
+
+
+def test_activation_functions_are_reexported():
+    s = np.linspace(-2, 2, 5)
+    np.testing.assert_allclose(mlp.act("softsign", s), s / (1 + abs(s)))
+    np.testing.assert_allclose(mlp.act_grad("tanh", s, np.tanh(s)), 1 - np.tanh(s) ** 2)

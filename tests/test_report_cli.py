@@ -1,0 +1,141 @@
+"""`glorot report`: terminal, --json, --png, --follow (while another process writes the run)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import h5py
+import pytest
+from test_report_fixtures import make_run
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    return [make_run(d / "tanh.h5", activation="tanh", init="standard", final_error=0.3,
+                     steps=(0, 100, 2000)),
+            make_run(d / "tanhN.h5", activation="tanh", init="normalized", final_error=0.16,
+                     steps=(0, 100, 2000), seed=1)]
+
+
+def test_terminal_report_shows_summary_charts_histograms_and_table1(run_cli, two_runs):
+    code, out, err = run_cli("report", *two_runs)
+    assert code == 0, err
+    for text in ("tanh.h5", "tanhN.h5", "Tanh N", "finished", "2,000 steps", "test 30.00",
+                 "paper 27.15", "majority 83.33", "activations over training",
+                 "back-propagated gradients", "weight gradients", "Jacobians",
+                 "Table 1", "30.00 / 27.15", "16.00 / 15.60"):
+        assert text in out, text
+    assert any(ch in out for ch in "▁▂▃▄▅▆▇█")
+
+
+def test_json_report_has_the_same_numbers_in_the_right_cells(run_cli, two_runs):
+    code, out, _ = run_cli("report", *two_runs, "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert [r["label"] for r in d["runs"]] == ["Tanh", "Tanh N"]
+    assert d["runs"][0]["test_error"] == pytest.approx(30.0)
+    assert d["runs"][0]["paper_test_error"] == 27.15
+    assert len(d["runs"][0]["layers"]["act"]["init"]["std"]) == 5
+    cells = {(c["row"], c["column"]): c for c in d["table1"]["cells"]}
+    assert cells[("Tanh", "Shapeset-3x2")]["measured"] == pytest.approx(30.0)
+    assert cells[("Tanh N", "Shapeset-3x2")]["measured"] == pytest.approx(16.0)
+    assert cells[("Tanh N", "Shapeset-3x2")]["paper"] == 15.6
+    assert cells[("Tanh", "MNIST")]["measured"] is None
+
+
+def test_report_of_a_run_without_statistics_says_what_is_missing(run_cli, tmp_path):
+    p = make_run(tmp_path / "bare.h5", layers=False)
+    code, out, err = run_cli("report", p)
+    assert code == 0, err
+    assert "missing: no per-layer statistics (/layers)" in out
+    assert "Jacobian" in out
+
+
+def test_png_writes_figures_prints_paths_and_notes_skipped(run_cli, tmp_path):
+    p = make_run(tmp_path / "bare.h5", layers=False)
+    out_dir = tmp_path / "figs"
+    code, out, err = run_cli("report", p, "--png", out_dir)
+    assert code == 0, err
+    paths = [Path(x) for x in out.split()]
+    assert {x.name for x in paths} == {"fig11_test_error.png", "table1.png"}
+    assert all(x.exists() for x in paths)
+    assert "fig02_sigmoid_activations: skipped" in err
+    code, out, err = run_cli("report", p, "--png", out_dir)
+    assert code == 2 and "already exists" in err and "--force" in err
+    code, out, err = run_cli("report", p, "--png", out_dir, "--force")
+    assert code == 0
+
+
+def test_bad_inputs_are_one_line_errors(run_cli, tmp_path):
+    code, _, err = run_cli("report", tmp_path / "nope.h5")
+    assert code == 2 and "no such file" in err
+    (tmp_path / "x.h5").write_bytes(b"not hdf5")
+    code, _, err = run_cli("report", tmp_path / "x.h5")
+    assert code == 2 and err.count("\n") == 1
+    code, _, err = run_cli("report", tmp_path / "nope.h5", "--follow", "--json")
+    assert code == 2 and "--follow" in err
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    import numpy as np
+    from test_report_fixtures import edges_for, DIM, N_CLASSES
+    from glorotcli.stats.runlog import RunWriter
+    sizes = (DIM, 4, 4, N_CLASSES)
+    rng = np.random.default_rng(0)
+    W = [rng.normal(size=(a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    b = [np.zeros(n) for n in sizes[1:]]
+    w = RunWriter.create({path!r}, config={{"activation": "tanh", "init": "normalized",
+                         "depth": 2, "online": True}}, sizes=sizes, activation="tanh",
+                         init="normalized", seed=0, dataset={{"kind": "shapeset-online"}},
+                         input_scale="0,1", probe_x=np.zeros((3, DIM), np.uint8),
+                         probe_y=np.zeros(3, np.uint8), init_W=W, init_b=b, edges=None,
+                         flush_seconds=0.0)
+    Path({ready!r}).write_text("ready")
+    for k in range(6):
+        w.log(step=100 * k, examples_seen=1000 * k, test_error=0.5, train_loss=1.0)
+        w.flush()
+        time.sleep(0.15)
+    w.close("finished")
+""")
+
+
+def test_follow_redraws_while_another_process_writes_and_stops_when_finished(run_cli,
+                                                                              tmp_path):
+    path = tmp_path / "live.h5"
+    ready = tmp_path / "ready"
+    script = WRITER.format(tests=str(Path(__file__).parent), path=str(path), ready=str(ready))
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        code, out, err = run_cli("report", path, "--follow", "--interval", "0.1")
+        elapsed = time.monotonic() - t0
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, proc.stderr.read().decode()
+    assert code == 0, err
+    assert "stopped following (live.h5: finished)" in err
+    assert "500 steps" in out  # the last row was drawn
+    assert elapsed < 60
+    with h5py.File(path, "r") as f:
+        assert f["status"][()].rstrip(b"\0") == b"finished"
+
+
+def test_follow_of_a_finished_run_draws_once_and_returns(run_cli, two_runs):
+    code, out, err = run_cli("report", two_runs[0], "--follow", "--interval", "0.1")
+    assert code == 0
+    assert "stopped following (tanh.h5: finished)" in err
+    assert out.count("Runs") == 1

@@ -1,0 +1,158 @@
+"""Run files -> the numbers the reports draw (glorotcli/report/series.py, paper.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_report_fixtures import make_run
+
+from glorotcli.report import paper, series
+from glorotcli.report.series import Unavailable
+from glorotcli.stats.runlog import read_run
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("runs")
+    specs = {
+        "tanh": dict(activation="tanh", init="standard", final_error=0.30),
+        "tanhN": dict(activation="tanh", init="normalized", final_error=0.16),
+        "softsign": dict(activation="softsign", init="standard", final_error=0.17),
+        "sigmoid4": dict(activation="sigmoid", init="standard", depth=4, final_error=0.35),
+        "mnist_sigmoid": dict(activation="sigmoid", init="standard", kind="mnist",
+                              final_error=0.0221),
+        "cifar_tanhN": dict(activation="tanh", init="normalized", kind="cifar10",
+                            final_error=0.53),
+        "bare": dict(layers=False, jacobian=False, depth=3),
+    }
+    return {k: read_run(make_run(d / f"{k}.h5", seed=i, **v))
+            for i, (k, v) in enumerate(specs.items())}
+
+
+def test_epochs_are_steps_over_20k_updates():
+    np.testing.assert_allclose(series.epochs([0, 10_000, 20_000, 2_000_000]),
+                               [0, 0.5, 1, 100])
+
+
+def test_layer_series_uses_the_epoch_axis(runs):
+    ep, mean = series.layer_stat(runs["tanh"], "act", "mean")
+    np.testing.assert_allclose(ep, runs["tanh"].layer_step / 20_000)
+    assert mean.shape == (len(ep), 5)
+
+
+def test_normalized_histograms_integrate_to_one(runs):
+    for which in ("init", "last"):
+        for q in ("act", "bgrad", "wgrad"):
+            h = series.hist_at(runs["tanh"], q, which)
+            area = (h.density * np.diff(h.edges)).sum(axis=1)
+            np.testing.assert_allclose(area, 1.0, rtol=1e-12)
+
+
+def test_density_ignores_values_off_the_scale_and_reports_them():
+    edges = np.array([0.0, 0.5, 1.0])
+    hist = np.array([[0.2, 0.6], [0.0, 0.0]])  # first row: 20 % off scale
+    d = series.density(hist, edges)
+    np.testing.assert_allclose(d[0], [0.25 / 0.5, 0.75 / 0.5])
+    np.testing.assert_array_equal(d[1], [0, 0])
+    np.testing.assert_allclose(series.off_scale(hist), [0.2, 1.0])
+
+
+def test_histogram_at_init_is_the_step_zero_row(runs):
+    r = runs["tanh"]
+    h = series.hist_at(r, "act", "init")
+    assert h.step == 0
+    raw = r.layers["act"]["hist"][0]
+    np.testing.assert_allclose(h.density, raw / raw.sum(1, keepdims=True) / np.diff(h.edges))
+    assert series.hist_at(r, "act", "last").step == r.layer_step[-1]
+
+
+def test_stat_at_init_and_last(runs):
+    r = runs["tanhN"]
+    np.testing.assert_array_equal(series.stat_at(r, "act", "std", "init"),
+                                  r.layers["act"]["std"][0])
+    np.testing.assert_array_equal(series.stat_at(r, "act", "std", "last"),
+                                  r.layers["act"]["std"][-1])
+
+
+def test_error_curve_is_in_percent_against_examples_seen(runs):
+    r = runs["tanh"]
+    x, y = series.error_curve(r, "test")
+    np.testing.assert_array_equal(x, r.log["examples_seen"])
+    np.testing.assert_allclose(y, 100 * r.log["test_error"])
+    assert series.final_test_error(r) == pytest.approx(30.0)
+
+
+def test_run_without_layers_or_jacobian_says_what_is_missing(runs):
+    r = runs["bare"]
+    with pytest.raises(Unavailable, match="no per-layer statistics"):
+        series.layer_stat(r, "act", "mean")
+    with pytest.raises(Unavailable, match="no per-layer statistics"):
+        series.hist_at(r, "act", "init")
+    with pytest.raises(Unavailable, match="Jacobian"):
+        series.jacobian(r)
+    s = series.summary(r)
+    assert s["probe_rows"] == 0 and s["jacobian_rows"] == 0
+    assert "/layers" in s["missing"]
+
+
+def test_labels_follow_the_paper():
+    assert paper.row_label("tanh", "normalized") == "Tanh N"
+    assert paper.row_label("softsign", "standard") == "Softsign"
+    assert paper.row_label("tanh", "he") == "Tanh (he)"
+
+
+def test_label_names_depth_when_not_five(runs):
+    assert series.run_label(runs["tanhN"]) == "Tanh N"
+    assert series.run_label(runs["sigmoid4"]) == "Sigmoid depth 4"
+
+
+def test_online_shapeset_counts_as_the_shapeset_column(runs):
+    r = runs["tanh"]
+    r2 = type(r)(**{**r.__dict__, "dataset": {**r.dataset, "kind": "shapeset-online"}})
+    assert series.data_kind(r2) == "shapeset"
+    assert series.data_label(r2) == "Shapeset-3x2 (online)"
+
+
+def test_table1_puts_each_measured_error_in_its_cell(runs):
+    tab = series.table1(list(runs.values()))
+    cell = tab.cells
+    assert cell[("Tanh", "shapeset")].measured == [pytest.approx(30.0)]
+    assert cell[("Tanh", "shapeset")].paper == 27.15
+    assert cell[("Tanh N", "shapeset")].measured == [pytest.approx(16.0)]
+    assert cell[("Softsign", "shapeset")].measured == [pytest.approx(17.0)]
+    assert cell[("Sigmoid", "mnist")].measured == [pytest.approx(2.21)]
+    assert cell[("Sigmoid", "mnist")].paper == 2.21
+    assert cell[("Tanh N", "cifar10")].measured == [pytest.approx(53.0)]
+    assert cell[("Tanh N", "cifar10")].paper == 52.92
+    # nothing measured where no run was given, but the paper's number is there
+    assert cell[("Softsign N", "shapeset")].measured == []
+    assert cell[("Softsign N", "shapeset")].paper == 16.06
+    assert cell[("Sigmoid", "shapeset")].measured == []
+    # a depth-4 run gets its own row, without a paper value
+    assert "Sigmoid depth 4" in tab.rows
+    assert cell[("Sigmoid depth 4", "shapeset")].measured == [pytest.approx(35.0)]
+    assert cell[("Sigmoid depth 4", "shapeset")].paper is None
+    placed = sum(len(c.measured) for c in cell.values())
+    assert placed == len(runs)  # the bare run has a test error too (depth 3 row)
+
+
+def test_table1_averages_repeated_runs_of_one_cell(tmp_path):
+    rs = [read_run(make_run(tmp_path / f"s{i}.h5", seed=i, final_error=e))
+          for i, e in enumerate((0.20, 0.30))]
+    c = series.table1(rs).cells[("Tanh", "shapeset")]
+    assert c.mean == pytest.approx(25.0)
+    assert len(c.runs) == 2
+
+
+def test_summary_shows_the_paper_value_only_for_the_paper_config(runs):
+    assert series.summary(runs["tanh"])["paper_test_error"] == 27.15
+    assert series.summary(runs["sigmoid4"])["paper_test_error"] is None
+    s = series.summary(runs["tanh"])
+    assert s["steps"] == 40_000 and s["examples_seen"] == 400_000
+    assert s["epochs"] == pytest.approx(2.0)
+    assert s["majority_error"] == pytest.approx(83.33)
+
+
+def test_unique_labels_add_the_file_name_only_for_duplicates(runs):
+    labels = series.unique_labels([runs["tanhN"], runs["cifar_tanhN"], runs["tanh"]])
+    assert labels == ["Tanh N (tanhN)", "Tanh N (cifar_tanhN)", "Tanh"]

@@ -1,0 +1,87 @@
+"""Figure 5 (`glorot surface`): cross-entropy versus quadratic cost over two weights (A15, C16)."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+from reference import ref_surface_costs
+
+from glorotcli.errors import GlorotError
+from glorotcli.report.surface import cost_surface, sample_pairs
+
+
+def test_costs_match_the_slow_forward_pass_and_have_the_right_ranges():
+    s = cost_surface(grid=9, n_pairs=3, seed=1)
+    assert s.cross_entropy.shape == (9, 9)
+    for i2 in (0, 3, 8):
+        for i1 in (0, 4, 7):
+            ce, q = ref_surface_costs(s.w1[i1], s.w2[i2], s.x, s.t)
+            assert s.cross_entropy[i2, i1] == pytest.approx(ce, rel=1e-12)
+            assert s.quadratic[i2, i1] == pytest.approx(q, rel=1e-12)
+    assert (s.cross_entropy >= 0).all()
+    assert (s.quadratic >= 0).all() and (s.quadratic <= 1).all()
+
+
+def test_gradient_norms_match_finite_differences():
+    s = cost_surface(grid=5, limit=2.0, n_pairs=2, seed=3)
+    eps = 1e-6
+    for i2, i1 in ((1, 1), (2, 4), (4, 0)):
+        w1, w2 = s.w1[i1], s.w2[i2]
+        for k, grad in ((0, s.grad_ce), (1, s.grad_quad)):
+            d1 = (ref_surface_costs(w1 + eps, w2, s.x, s.t)[k]
+                  - ref_surface_costs(w1 - eps, w2, s.x, s.t)[k]) / (2 * eps)
+            d2 = (ref_surface_costs(w1, w2 + eps, s.x, s.t)[k]
+                  - ref_surface_costs(w1, w2 - eps, s.x, s.t)[k]) / (2 * eps)
+            assert grad[i2, i1] == pytest.approx(np.hypot(d1, d2), rel=1e-5, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_cross_entropy_has_fewer_plateaus_than_the_quadratic_cost(seed):
+    s = cost_surface(seed=seed)
+    assert s.plateau_ce < s.plateau_quad
+
+
+def test_pairs_are_seeded_and_hold_both_targets():
+    x1, t1 = sample_pairs(4, 7)
+    x2, t2 = sample_pairs(4, 7)
+    np.testing.assert_array_equal(x1, x2)
+    np.testing.assert_array_equal(t1, t2)
+    assert set(t1) == {0, 1}
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(GlorotError, match="--grid"):
+        cost_surface(grid=2)
+    with pytest.raises(GlorotError, match="--limit"):
+        cost_surface(limit=0)
+
+
+def test_cli_writes_png_and_values_and_prints_plateaus(run_cli, tmp_path):
+    png = tmp_path / "fig05.png"
+    npz = tmp_path / "grid.npz"
+    code, out, err = run_cli("surface", "-o", png, "--values", npz, "--grid", "21")
+    assert code == 0, err
+    assert out.split() == [str(png), str(npz)]
+    assert "cross-entropy" in err and "quadratic" in err
+    img = mpimg.imread(png)
+    assert img.shape[1] >= 800 and img.shape[0] >= 400 and img[..., :3].std() > 0.02
+    z = np.load(npz)
+    assert z["cross_entropy"].shape == (21, 21) and z["w1"][0] == -4.0
+    h5 = tmp_path / "grid.h5"
+    code, out, err = run_cli("surface", "-o", png, "--values", h5, "--grid", "11", "--json")
+    assert code == 2 and "already exists" in err  # the PNG is there
+    code, out, err = run_cli("surface", "-o", png, "--values", h5, "--grid", "11", "--json",
+                             "--force")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["grid"] == 11 and d["values"] == str(h5)
+    assert d["cross_entropy"]["plateau_share"] < d["quadratic"]["plateau_share"]
+    with h5py.File(h5, "r") as f:
+        assert f.attrs["format"] == "glorot-surface"
+        assert f["quadratic"].shape == (11, 11)
+    code, _, err = run_cli("surface", "-o", tmp_path / "a.png", "--values", tmp_path / "a.txt")
+    assert code == 2 and ".npz or .h5" in err

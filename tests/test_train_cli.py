@@ -1,0 +1,130 @@
+"""``glorot train`` on the command line: flags, exit statuses, stdout/stderr, --resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_train import make_data
+
+from glorotcli.nn import train as core
+from glorotcli.stats.runlog import read_run, run_info
+
+SMALL = ["--depth", "2", "--width", "16", "--steps", "60", "--eval-every", "30",
+         "--log-every", "30", "--threads", "1", "--lr", "0.05"]
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    return make_data(tmp_path_factory.mktemp("cli") / "tiny.h5")
+
+
+def test_train_prints_the_run_path_on_stdout(run_cli, tmp_path, data_file):
+    out_path = tmp_path / "r.h5"
+    code, out, err = run_cli("train", "--data", data_file, *SMALL, "-o", out_path)
+    assert code == 0, err
+    assert out == f"{out_path}\n"
+    assert "60 steps" in err
+    run = read_run(out_path)
+    assert run.status == "finished" and run.config["width"] == 16
+
+
+def test_json_summary_replaces_the_path(run_cli, tmp_path, data_file):
+    code, out, err = run_cli("train", "--data", data_file, *SMALL, "-o", tmp_path / "r.h5",
+                             "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["status"] == "finished" and summary["steps"] == 60
+    assert 0 <= summary["test_error"] <= 1 and summary["probe_fraction"] >= 0
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--depth", "0"], "--depth must be an integer >= 1"),
+    (["--lr", "-0.1"], "--lr must be a positive number"),
+    (["--width", "0"], "--width must be an integer >= 1"),
+    (["-a", "cosine"], "--activation must be one of"),
+    (["-i", "xavier"], "--init must be one of"),
+    (["--cost", "hinge"], "--cost must be one of"),
+    (["--dtype", "float16"], "--dtype must be one of"),
+    (["--input-scale", "0,255"], "--input-scale must be one of"),
+    (["--epochs", "2"], "at most one of --steps and --epochs"),
+    (["--probe-every", "often"], "--probe-every must be"),
+    (["--online"], "exactly one of --data FILE and --online"),
+])
+def test_bad_flags_fail_with_status_2_before_any_work(run_cli, tmp_path, data_file, flags,
+                                                      message):
+    out_path = tmp_path / "r.h5"
+    code, out, err = run_cli("train", "--data", data_file, *SMALL, *flags, "-o", out_path)
+    assert code == 2 and message in err and out == ""
+    assert not out_path.exists()
+
+
+def test_missing_data_and_output_are_usage_errors(run_cli, tmp_path, data_file):
+    code, _, err = run_cli("train", *SMALL, "-o", tmp_path / "r.h5")
+    assert code == 2 and "exactly one of --data FILE and --online" in err
+    code, _, err = run_cli("train", "--data", data_file, *SMALL)
+    assert code == 2 and "-o FILE" in err
+    code, _, err = run_cli("train", "--data", tmp_path / "nope.h5", *SMALL, "-o", tmp_path / "r")
+    assert code == 2 and "no such file" in err
+
+
+def test_existing_output_needs_force(run_cli, tmp_path, data_file):
+    out_path = tmp_path / "r.h5"
+    out_path.write_text("keep me")
+    code, _, err = run_cli("train", "--data", data_file, *SMALL, "-o", out_path)
+    assert code == 2 and "--force" in err and out_path.read_text() == "keep me"
+    code, _, err = run_cli("train", "--data", data_file, *SMALL, "-o", out_path, "--force")
+    assert code == 0, err
+
+
+def test_divergence_exits_1_naming_step_and_layer_and_keeps_the_file(run_cli, tmp_path,
+                                                                     data_file):
+    out_path = tmp_path / "boom.h5"
+    code, out, err = run_cli("train", "--data", data_file, *SMALL, "-a", "relu", "-i", "he",
+                             "--lr", "1e6", "-o", out_path)
+    assert code == 1 and out == ""
+    assert "diverged at step" in err and "layer 1 (W0)" in err
+    assert run_info(out_path)["status"] == "diverged"
+
+
+def test_resume_continues_and_refuses_mismatched_data_or_settings(run_cli, tmp_path,
+                                                                  data_file):
+    run = tmp_path / "r.h5"
+    code, _, err = run_cli("train", "--data", data_file, *SMALL, "-o", run)
+    assert code == 0, err
+    wide = make_data(tmp_path / "wide.h5", d=81)
+    code, _, err = run_cli("train", "--resume", run, "--data", wide, "--steps", "90")
+    assert code == 2 and "takes 64 inputs" in err and "81" in err
+    four = make_data(tmp_path / "four.h5", k=4)
+    code, _, err = run_cli("train", "--resume", run, "--data", four, "--steps", "90")
+    assert code == 2 and "has 3 classes" in err
+    code, _, err = run_cli("train", "--resume", run, "--lr", "0.5", "--steps", "90")
+    assert code == 2 and "--lr cannot change" in err
+    code, _, err = run_cli("train", "--resume", run, "-o", tmp_path / "x.h5")
+    assert code == 2 and "leave out -o" in err
+    assert read_run(run).log["step"][-1] == 60  # none of that touched the run
+    code, out, err = run_cli("train", "--resume", run, "--steps", "90", "--lr", "0.05")
+    assert code == 0, err
+    assert out == f"{run}\n" and read_run(run).log["step"][-1] == 90
+
+
+def test_ctrl_c_exits_130_with_a_note_on_how_to_resume(run_cli, tmp_path, data_file,
+                                                        monkeypatch):
+    def interrupted(config, output, **kw):
+        raise core.Interrupted(output, 42, True)
+
+    monkeypatch.setattr(core, "train", interrupted)
+    code, out, err = run_cli("train", "--data", data_file, *SMALL, "-o", tmp_path / "r.h5")
+    assert code == 130 and out == ""
+    assert "checkpointed at step 42" in err and "--resume" in err
+
+
+def test_help_documents_every_option_and_ends_with_an_example(run_cli):
+    code, out, _ = run_cli("train", "--help")
+    assert code == 0
+    for flag in ("--data", "--online", "--activation", "--init", "--depth", "--width",
+                 "--batch-size", "--lr", "--steps", "--epochs", "--cost", "--seed",
+                 "--threads", "--dtype", "--input-scale", "--probe-every", "--eval-every",
+                 "--jacobian-every", "--resume", "--json", "--force"):
+        assert flag in out
+    assert "glorot train --data shapeset.h5" in out
