@@ -64,12 +64,36 @@ def error(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _usage_error(exc: Exception) -> None:
+    """Click's usage errors (missing option, bad value) as one line naming the command."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `glorot import` alone: show its help
+        typer.echo(exc.format_message())
+        sys.exit(2)
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    error(f"{exc.format_message()}{where}", getattr(exc, "exit_code", 2))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``glorot`` console script and ``python -m glorotcli``."""
     _register()
+    command = typer.main.get_command(app)
     try:
-        app(args=argv, prog_name="glorot")
+        code = command.main(args=argv, prog_name="glorot", standalone_mode=False)
     except GlorotError as exc:
         error(str(exc), exc.exit_code)
     except BrokenPipeError:  # e.g. `glorot inspect x.h5 --json | head`
         sys.exit(0)
+    except KeyboardInterrupt:
+        typer.echo("glorot: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        # Typer bundles its own copy of click, so its exception classes are not public API:
+        # recognise usage errors and aborts by their shape.
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            _usage_error(exc)
+        if type(exc).__name__ == "Abort":
+            typer.echo("glorot: interrupted", err=True)
+            sys.exit(130)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

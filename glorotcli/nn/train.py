@@ -334,6 +334,7 @@ class _Trainer:
         self.threads = threads
         self.progress = progress
         self.dtype = np.dtype(config.dtype).type
+        self.sgd = mlp.Trainer(net, config.cost, threads)  # keeps its buffers between steps
         self.loss_sum = float(state.get("loss_sum", 0.0))
         self.loss_n = int(state.get("loss_n", 0))
         self.t_offset = float(state.get("wall_time", 0.0))
@@ -394,7 +395,7 @@ class _Trainer:
         for a in range(0, n, EVAL_BATCH):
             b = min(a + EVAL_BATCH, n)
             xs = scale_inputs(x[a:b], self.dtype, self.cfg.input_scale)
-            _, err = mlp.evaluate(self.net, xs, y[a:b], self.cfg.cost, batch=EVAL_BATCH)
+            _, err = self.sgd.evaluate(xs, y[a:b], batch=EVAL_BATCH)
             wrong += err * (b - a)
         return wrong / max(n, 1)
 
@@ -490,7 +491,7 @@ class _Trainer:
             self.w.flush()
         t_start, s_start = time.monotonic(), self.step
         self.report(t_start, s_start, force=True)
-        lr, cost, dtype, scale = cfg.lr, cfg.cost, self.dtype, cfg.input_scale
+        lr, dtype, scale, step = cfg.lr, self.dtype, cfg.input_scale, self.sgd.step
         while self.step < self.total:
             if stop_requested():
                 self.checkpoint()
@@ -499,7 +500,7 @@ class _Trainer:
             xb, yb = source.batch(self.step * B, B)
             x = scale_inputs(xb, dtype, scale)
             with np.errstate(all="ignore"):
-                loss = mlp.sgd_step(self.net, x, yb, lr, cost)
+                loss = step(x, yb, lr)
             self.step += 1
             if not math.isfinite(loss):
                 self._diverged(f"the training loss is {loss}", x)

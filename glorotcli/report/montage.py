@@ -1,8 +1,8 @@
 """A labelled grid of sample images from a dataset file (``glorot inspect --montage``).
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global backend switch).
-Single-channel images are drawn grey with 0 white and 255 black (MNIST's convention: 0 is the
-background, 255 the ink); three-channel images are drawn in colour as stored. Each tile is
+Single-channel images are drawn with their stored greys, 0 black and 255 white (so Shapeset's two
+polarities show as generated, and MNIST digits as white ink on black); three-channel images are drawn in colour as stored. Each tile is
 titled with its class name; the figure title names the file, the split and the sample.
 """
 
@@ -47,7 +47,7 @@ def draw_montage(images: np.ndarray, labels: list[str], title: str, out: Path) -
         for spine in ax.spines.values():
             spine.set_color("0.75")
         if grey:
-            ax.imshow(images[i, :, :, 0], cmap="gray_r", vmin=0, vmax=255,
+            ax.imshow(images[i, :, :, 0], cmap="gray", vmin=0, vmax=255,
                       interpolation="nearest")
         else:
             ax.imshow(images[i], interpolation="nearest")
