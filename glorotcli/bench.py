@@ -228,7 +228,7 @@ def run_bench(settings: BenchSettings,
                 result.skipped[impl] = w.hello["skip"]
                 w.close()
             else:
-                result.machine[impl] = w.hello.get("version")
+                result.machine.setdefault("versions", {})[impl] = w.hello.get("version")
                 workers.append(w)
         # round 0 warms up: JIT compile or cache load, buffers, allocator
         for r in range(settings.rounds + 1):

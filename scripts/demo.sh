@@ -10,7 +10,7 @@ echo "== 2. what is in the file" >&2
 $glorot inspect "$out/shapeset.h5" --montage "$out/montage.png" --force
 echo "== 3. train a small tanh net (3 x 256 units, 2000 updates, normalized init) with probes" >&2
 $glorot train --data "$out/shapeset.h5" -a tanh -i normalized --depth 3 --width 256 \
-    --steps 2000 --eval-every 500 --log-every 100 --probe-every 100 --seed 1 \
+    --steps 2000 --eval-every 500 --log-every 100 --probe-every 100 --seed 1 --threads 1 \
     -o "$out/tanhN.h5" --force
 echo "== 4. what is in the run file" >&2
 $glorot inspect "$out/tanhN.h5"

@@ -166,11 +166,11 @@ def ref_sgd_step(W, b, activation, X, Y, lr, cost):
 # by looping over the probe examples (ref_example above), np.percentile, np.histogram, and
 # explicit Jacobian matrices with np.linalg.svd.
 
-REF_SAT = {  # a value counts as saturated when this is True (|z| within 0.03 of an asymptote)
-    "tanh": lambda z: np.abs(z) > 0.97,
-    "softsign": lambda z: np.abs(z) > 0.97,
-    "sigmoid": lambda z: (z < 0.03) | (z > 0.97),
-    "relu": lambda z: z == 0,
+REF_SAT = {  # saturated when True: within 0.03 of an asymptote, compared as real numbers
+    "tanh": lambda z: np.abs(np.asarray(z, np.float64)) > 0.97,
+    "softsign": lambda z: np.abs(np.asarray(z, np.float64)) > 0.97,
+    "sigmoid": lambda z: (np.asarray(z, np.float64) < 0.03) | (np.asarray(z, np.float64) > 0.97),
+    "relu": lambda z: np.asarray(z) == 0,
 }
 
 

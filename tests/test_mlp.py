@@ -86,3 +86,19 @@ def test_activation_functions_are_reexported():
     s = np.linspace(-2, 2, 5)
     np.testing.assert_allclose(mlp.act("softsign", s), s / (1 + abs(s)))
     np.testing.assert_allclose(mlp.act_grad("tanh", s, np.tanh(s)), 1 - np.tanh(s) ** 2)
+
+
+def test_use_threads_sets_numba_and_blas_and_restores_them():
+    import numba
+    from threadpoolctl import threadpool_info
+
+    from glorotcli.nn.threads import use_threads
+
+    def blas():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before_numba, before_blas = numba.get_num_threads(), blas()
+    with use_threads(1, blas=1):
+        assert numba.get_num_threads() == 1
+        assert set(blas()) <= {1}
+    assert numba.get_num_threads() == before_numba and blas() == before_blas

@@ -236,3 +236,49 @@ def test_reader_sees_a_consistent_prefix_while_the_writer_appends(tmp_path):
             proc.kill()
     assert any(0 < n < 120 for n in seen), seen  # really read mid-run
     assert read_run(p).status == "finished" and len(read_run(p).log["step"]) == 120
+
+
+def test_superblock_checksum_matches_what_hdf5_wrote(tmp_path):
+    from glorotcli.stats.runlog import _lookup3
+
+    p = tmp_path / "run.h5"
+    _writer(p).close()
+    head = p.read_bytes()[:48]
+    assert int.from_bytes(head[44:48], "little") == _lookup3(head[:44])
+
+
+_KILLED = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from test_runlog import _writer, _layer_row, _params
+    w = _writer({path!r}, flush_seconds=0.0)
+    W, b = _params()
+    for step in range(3):
+        w.log(step=step, examples_seen=step)
+    w.checkpoint(step=2, W=W, b=b, rng={{}}, state={{}})
+    w.log(step=3, examples_seen=3)
+    w.flush()
+    print("ready", flush=True)
+    time.sleep(120)
+""")
+
+
+def test_resume_refuses_a_live_writer_and_recovers_a_killed_one(tmp_path):
+    p = tmp_path / "killed.h5"
+    tests = str(__import__("pathlib").Path(__file__).parent)
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED.format(tests=tests, path=str(p))],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        assert read_run(p).status == "running"
+        with pytest.raises(GlorotError, match=f"still being written by process {proc.pid}"):
+            RunWriter.resume(p)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    np.testing.assert_array_equal(read_run(p).log["step"], [0, 1, 2, 3])
+    w = RunWriter.resume(p)
+    assert w.read_checkpoint().step == 2 and w.n_log_rows == 3
+    w.close("finished")
+    run = read_run(p)
+    assert run.status == "finished" and run.log["step"].tolist() == [0, 1, 2]

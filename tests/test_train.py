@@ -84,6 +84,25 @@ def test_same_seed_and_threads_give_an_identical_run_file(tmp_path, data_file):
     assert run.log["valid_error"][-1] < 0.3  # it learned something
 
 
+def test_logged_errors_are_those_of_the_final_net_on_valid_and_test(tmp_path, data_file):
+    from glorotcli.data.store import read_dataset
+    from glorotcli.nn.mlp import evaluate
+
+    calls = []
+    core.train(cfg(data_file, steps=150), tmp_path / "r.h5",
+               progress=lambda task, done, total, **info: calls.append((task, done, total)))
+    assert calls[-1] == ("train", 150, 150)
+    run = read_run(tmp_path / "r.h5")
+    with h5py.File(tmp_path / "r.h5") as f:
+        net = MLP(run.sizes, "tanh", [f[f"checkpoint/W{i}"][()] for i in range(4)],
+                  [f[f"checkpoint/b{i}"][()] for i in range(4)])
+    ds = read_dataset(data_file)
+    for split, key in (("valid", "valid_error"), ("test", "test_error")):
+        x = ds.splits[split].x.astype(np.float32) / np.float32(255)
+        _, err = evaluate(net, x, ds.splits[split].y)
+        assert run.log[key][-1] == pytest.approx(err, abs=1e-12)
+
+
 def test_another_seed_gives_another_run(tmp_path, data_file):
     core.train(cfg(data_file, steps=20), tmp_path / "a.h5")
     core.train(cfg(data_file, steps=20, seed=1), tmp_path / "b.h5")
@@ -234,3 +253,16 @@ def test_online_run_resumes_on_the_same_stream(tmp_path):
     run = read_run(tmp_path / "full.h5")
     assert run.dataset["kind"] == "shapeset-online" and run.sizes == (1024, 16, 16, 9)
     assert run.probe_x.shape == (300, 1024)
+
+
+def test_a_second_ctrl_c_waits_for_the_checkpoint_being_written():
+    flag = core._StopFlag()
+    flag.handler(signal.SIGINT, None)
+    assert flag.requested()
+    with pytest.raises(KeyboardInterrupt):
+        with flag.critical():
+            flag.handler(signal.SIGINT, None)  # deferred: the block finishes first
+            finished = True
+    assert finished
+    with pytest.raises(KeyboardInterrupt):
+        flag.handler(signal.SIGINT, None)

@@ -9,17 +9,26 @@ steps/s, see docs/performance.md). So the training code runs each phase in one r
   serial.
 
 ``use_threads(n)`` sets both for a block of code and restores the previous settings afterwards.
+
+Importing this module sets ``OMP_WAIT_POLICY=PASSIVE`` in the environment unless the user set it:
+Numba's OpenMP workers then sleep at once between parallel regions instead of spinning. On a busy
+machine, spinning threads waiting at a barrier for a partner that has no core made 2-thread steps
+5-20x slower (B=10: 14 vs 69 steps/s); see docs/performance.md. It takes effect only if Numba's
+OpenMP pool has not started yet, so ``glorotcli.nn.mlp`` imports this module first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Iterator
 
-import numba
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before Numba's OpenMP pool starts
 
-from glorotcli.errors import GlorotError
+import numba  # noqa: E402
+
+from glorotcli.errors import GlorotError  # noqa: E402
 
 
 def max_threads() -> int:

@@ -27,7 +27,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -261,23 +261,49 @@ class Interrupted(KeyboardInterrupt):
         self.path, self.step, self.checkpointed = path, step, checkpointed
 
 
-@contextlib.contextmanager
-def _stop_requests() -> Iterator[Callable[[], bool]]:
-    """Turn the first SIGINT/SIGTERM into a flag the loop checks between steps (so the
-    checkpoint sees consistent weights); a second one interrupts at once."""
-    hit = {"n": 0}
+class _StopFlag:
+    """The first SIGINT/SIGTERM only sets a flag the loop checks between steps (so the
+    checkpoint sees consistent weights); a second one interrupts at once, except inside a
+    ``critical()`` block (writing a checkpoint), where it waits for the block to end."""
 
-    def handler(signum, frame):
-        hit["n"] += 1
-        if hit["n"] > 1:
+    def __init__(self) -> None:
+        self.hits = 0
+        self._critical = False
+        self._pending = False
+
+    def requested(self) -> bool:
+        return self.hits > 0
+
+    def handler(self, signum, frame) -> None:
+        self.hits += 1
+        if self.hits > 1:
+            if self._critical:
+                self._pending = True
+            else:
+                raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def critical(self) -> Iterator[None]:
+        self._critical = True
+        try:
+            yield
+        finally:
+            self._critical = False
+        if self._pending:
+            self._pending = False
             raise KeyboardInterrupt
 
+
+@contextlib.contextmanager
+def _stop_requests() -> Iterator[_StopFlag]:
+    """Install ``_StopFlag.handler`` for SIGINT and SIGTERM (main thread only) for the block."""
+    flag = _StopFlag()
     old = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
-            old[sig] = signal.signal(sig, handler)
+            old[sig] = signal.signal(sig, flag.handler)
     try:
-        yield lambda: hit["n"] > 0
+        yield flag
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
@@ -346,6 +372,7 @@ class _Trainer:
         self.last_loss = float(state.get("last_loss", math.nan))
         self.best = dict(state.get("best", {"valid": math.nan, "step": None, "test": math.nan}))
         self.t0 = time.monotonic()
+        self.stop = _StopFlag()
         self.probe_at = set(schedule_steps(config.probe_every, self.total).tolist()) \
             if writer.has_layers else set()
         self.jac_at = set(schedule_steps(config.jacobian_every, self.total, jacobian=True,
@@ -378,8 +405,9 @@ class _Trainer:
                 "n_train": self.data.n_train}
 
     def checkpoint(self) -> None:
-        self.w.checkpoint(step=self.step, W=self.net.W, b=self.net.b, rng=self.rng_state(),
-                          state=self.state())
+        with self.stop.critical():
+            self.w.checkpoint(step=self.step, W=self.net.W, b=self.net.b, rng=self.rng_state(),
+                              state=self.state())
         self.last_ckpt = time.monotonic()
 
     def evaluate(self, split: tuple[np.ndarray, np.ndarray] | None) -> float:
@@ -391,12 +419,12 @@ class _Trainer:
     def _evaluate(self, split: tuple[np.ndarray, np.ndarray]) -> float:
         x, y = split
         n = len(y) if self.cfg.eval_size is None else min(self.cfg.eval_size, len(y))
-        wrong = 0.0
+        wrong = 0
         for a in range(0, n, EVAL_BATCH):
             b = min(a + EVAL_BATCH, n)
             xs = scale_inputs(x[a:b], self.dtype, self.cfg.input_scale)
             _, err = self.sgd.evaluate(xs, y[a:b], batch=EVAL_BATCH)
-            wrong += err * (b - a)
+            wrong += round(err * (b - a))
         return wrong / max(n, 1)
 
     def probe(self) -> None:
@@ -474,14 +502,16 @@ class _Trainer:
             return
         self._last_report = now
         rate = (self.step - s_start) / max(now - t_start, 1e-9)
-        info: dict = {"steps/s": round(rate, 1), "loss": self.last_loss}
+        loss = self.loss_sum / self.loss_n if self.loss_n else self.last_loss
+        info: dict = {"steps/s": round(rate, 1), "loss": loss}
         if math.isfinite(self.last_valid):
             info["valid"] = f"{100 * self.last_valid:.2f}%"
         self.progress("train", self.step, self.total, **info)
 
     # -- the loop ---------------------------------------------------------------------
-    def run(self, stop_requested: Callable[[], bool]) -> None:
+    def run(self, stop: _StopFlag) -> None:
         cfg = self.cfg
+        self.stop = stop
         B = cfg.batch_size
         source = self.data.source_at(self.step * B)
         self.last_ckpt = time.monotonic()
@@ -493,7 +523,7 @@ class _Trainer:
         self.report(t_start, s_start, force=True)
         lr, dtype, scale, step = cfg.lr, self.dtype, cfg.input_scale, self.sgd.step
         while self.step < self.total:
-            if stop_requested():
+            if stop.requested():
                 self.checkpoint()
                 self.w.close("interrupted")
                 raise Interrupted(self.w.path, self.step, True)

@@ -137,6 +137,28 @@ class HistPanel:
     density: np.ndarray
     off_scale: np.ndarray | None = None
     clip_edges: bool = False
+    zoom: bool = False
+
+
+def _zoom_limits(centers: np.ndarray, density: np.ndarray, mass: float = 0.998
+                 ) -> tuple[float, float]:
+    """A range symmetric about 0 holding ``mass`` of every layer's histogram, padded by half,
+    within the histogram's edges (for gradients, whose fixed edges are often much wider)."""
+    half = 0.0
+    w = np.gradient(centers) if len(centers) > 1 else np.ones(1)
+    for d in density:
+        p = d * w
+        total = p.sum()
+        if total <= 0:
+            continue
+        order = np.argsort(np.abs(centers))
+        cum = np.cumsum(p[order]) / total
+        k = min(int(np.searchsorted(cum, mass)), len(order) - 1)
+        half = max(half, float(np.abs(centers[order[k]])))
+    lo, hi = float(centers[0]), float(centers[-1])
+    if half <= 0:
+        return lo, hi
+    return max(lo, -1.5 * half), min(hi, 1.5 * half)
 
 
 def fig_histograms(panels: Sequence[HistPanel], *, xlabel: str, title: str,
@@ -165,7 +187,8 @@ def fig_histograms(panels: Sequence[HistPanel], *, xlabel: str, title: str,
                 ax.set_ylim(bottom=0)
         else:
             ax.set_ylim(bottom=0)
-        ax.set_xlim(p.centers[0], p.centers[-1])
+        ax.set_xlim(*(_zoom_limits(p.centers, p.density) if p.zoom
+                      else (p.centers[0], p.centers[-1])))
         ax.set_title(p.title, fontsize=10)
         ax.set_ylabel("density")
         ax.grid(alpha=0.3)
@@ -182,8 +205,8 @@ def fig_wgrad_std(panels: Sequence[tuple[str, np.ndarray, np.ndarray]], *, title
     top = max(float(np.nanmax(s)) for _, _, s in panels) * 1.1
     for ax, (name, ep, std) in zip(axes, panels, strict=True):
         for j, col in enumerate(layer_colors(std.shape[1])):
-            ax.plot(ep, std[:, j], color=col, lw=1.4, label=f"Layer {j + 1}")
-            ax.plot(ep, -std[:, j], color=col, lw=1.4)
+            ax.plot(ep, std[:, j], color=col, lw=1.4, marker=".", ms=4, label=f"Layer {j + 1}")
+            ax.plot(ep, -std[:, j], color=col, lw=1.4, marker=".", ms=4)
         ax.axhline(0, color="0.6", lw=0.6)
         ax.set_ylim(-top, top)
         ax.set_title(name, fontsize=10)
@@ -472,7 +495,7 @@ def plan(runs: Sequence[RunData]) -> tuple[list[Planned], list[str]]:
                 panels.append(HistPanel(f"{series.run_label(r)} ({_cfg(r)['init']} init); "
                                         f"std L1..L{len(std)}: "
                                         + ", ".join(f"{v:.3g}" for v in std),
-                                        h.centers, h.density, h.off_scale))
+                                        h.centers, h.density, h.off_scale, zoom=(q != "act")))
             return fig_histograms(panels, xlabel=xlabel, title=title,
                                   source=series.source_note(rs))
         out.append(Planned(name, usable, fig_init))

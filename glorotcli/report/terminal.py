@@ -216,7 +216,8 @@ def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str =
     narrowed to fit ``console_width``."""
     if console_width:
         width = max(12, min(width, console_width - 34))
-    parts: list = [summary_table(runs)]
+    parts: list = [Text(follow_note, style="dim")] if follow_note else []
+    parts.append(summary_table(runs))
     for r in runs:
         sections: list = []
         missing: list[str] = []
@@ -236,8 +237,6 @@ def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str =
                            title_align="left"))
     if len(runs) > 1:
         parts.append(table1_table(runs))
-    if follow_note:
-        parts.append(Text(follow_note, style="dim"))
     return Group(*parts)
 
 

@@ -80,6 +80,13 @@ gradient. ``example_grad_ratio`` is the RMS over examples of ``||dC_e/dW||_F / |
 per-example gradient; a 10-example minibatch step lies between the two).
 ``||g_W||_F`` is computed without forming g_W: ||Z^T G||_F^2 = sum((Z Z^T) * (G G^T)).
 
+Computation
+-----------
+The probes run their own forward pass (BLAS products, NumPy's exact activations; the float32
+training kernels use a tanh approximation within 3e-7 of it) and a backward pass without the
+weight-gradient products. Non-finite values (a diverged net) give NaN statistics, empty
+histograms and NaN ratios for the layers they reach, never an error.
+
 Jacobians (``jacobian_singular_values``; §4.2.2, A11)
 -----------------------------------------------------
 For consecutive hidden layers j -> j+1 (L-1 pairs), J^j = dz^{j+1}/dz^j = diag(f'(s^j)) (W^j)^T
@@ -98,7 +105,9 @@ import numba
 import numpy as np
 
 from glorotcli.errors import GlorotError
-from glorotcli.nn.mlp import ACTIVATIONS, COSTS, MLP, act_grad, forward, loss, output_delta
+from glorotcli.nn.activations import act
+from glorotcli.nn.mlp import ACTIVATIONS, COSTS, MLP, act_grad, loss, output_delta, softmax
+from glorotcli.nn.threads import check_threads, use_threads
 
 QUANTITIES = ("act", "bgrad", "wgrad")
 STATS = ("mean", "std", "p2", "p50", "p98", "sat")
@@ -122,17 +131,22 @@ def default_edges(activation: str, n_bins: int = 200, *,
                   init: str | None = None) -> dict[str, np.ndarray]:
     """Fixed histogram edges per quantity for a whole run (A7), ``n_bins`` linear bins each.
 
-    act:   [-1, 1] for tanh and softsign, [0, 1] for sigmoid (their ranges), [0, 4] for relu
-           (unbounded; larger values fall off the scale and are counted in no bin).
-    bgrad: symmetric [-a, a] with a = 0.2 for the standard init (Fig. 7 top) and 0.3 otherwise
-           (Fig. 7 bottom).
-    wgrad: symmetric [-a, a] with a = 0.05 for the standard init (twice Fig. 8 top's ±0.025: the
-           weight gradients grow about tenfold in the first epochs, Fig. 9) and 0.15 otherwise
-           (Fig. 8 bottom).
+    act:   the activation's range: [-1, 1] for tanh and softsign, [0, 1] for sigmoid; [0, 4]
+           for relu (unbounded: larger values fall off the scale and are counted in no bin).
+    bgrad: symmetric [-a, a]; a = 0.2 for the standard init (Fig. 7 top's axis), 0.3 for any
+           other init (Fig. 7 bottom). During training the back-propagated gradients grow only
+           a few times (std ~0.03 in the first thousands of updates), so this range holds.
+    wgrad: symmetric [-a, a]; a = 0.05 for the standard init, twice Fig. 8 top's ±0.025: at
+           init the std is ~0.001 (two bins per std at 200 bins), and during training it grows
+           more than tenfold (Fig. 9: to ~0.05 in layer 1), so values beyond ±0.05 do fall off
+           the scale late in a standard-init run. a = 0.15 for any other init (Fig. 8 bottom;
+           Fig. 9 bottom stays below 0.045).
 
-    The percentiles and std never depend on the edges (they are exact), and ``sat`` of a gradient
-    reports the fraction that fell off the scale. The figures at initialization (6-8) can be
-    redrawn at any resolution by re-measuring the stored initial weights with other edges.
+    The choice only affects the histograms: mean, std and percentiles are exact whatever the
+    edges, and ``sat`` of a gradient reports the fraction that fell off the scale. With an even
+    ``n_bins``, 0 is an edge: gradients exactly 0 (relu's dead units) count in the bin just above
+    it. The figures at initialization (6-8) can be drawn at any resolution by re-measuring the
+    stored initial weights on the stored probes with the figure's own edges (one ``measure``).
     """
     if activation not in ACTIVATIONS:
         raise GlorotError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
@@ -226,17 +240,30 @@ def wgrad_sample_indices(n_examples: int, fan_in: int, fan_out: int,
 
 
 def measure(net: MLP, x: np.ndarray, y: np.ndarray, *, cost: str, lr: float,
-            edges: dict[str, np.ndarray], gradients: bool = True) -> ProbeResult:
+            edges: dict[str, np.ndarray], gradients: bool = True,
+            threads: int | None = None) -> ProbeResult:
     """Per-layer statistics of ``net`` on the probe examples ``x`` (E, n_0), labels ``y`` (E,).
 
     ``x`` holds the probe inputs already scaled to floats (converted to ``net.dtype`` if needed).
     ``cost`` is the training cost ("nll" or "quadratic"), ``lr`` the learning rate (for
     ``update_ratio``), ``edges`` maps each quantity to its fixed histogram edges (see
     ``default_edges``). With ``gradients=False`` only the activations are measured (no backward
-    pass): ``stats``/``hist`` hold only "act" and the ratios are NaN.
+    pass): ``stats``/``hist`` hold only "act" and the ratios are NaN. ``threads``: BLAS threads
+    for the matrix products (None: the current Numba setting, as in ``glorotcli.nn.mlp``); the
+    statistics kernels are serial.
     The net is never modified and no random numbers are drawn. See the module docstring for
     the exact definitions.
+
+    Cost (1024-1000x5-9 float32, 300 probes, one thread; benchmarks/bench_probes.py): about
+    1.1 NumPy forward passes without gradients and 2.8 with (matrix products: forward,
+    backward and Gram matrices about 2.3; statistics about 0.5).
     """
+    n = check_threads(threads)
+    with use_threads(n, blas=n), np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        return _measure(net, x, y, cost, lr, edges, gradients, n)  # non-finite -> NaN stats
+
+
+def _measure(net, x, y, cost, lr, edges, gradients, threads) -> ProbeResult:
     x, y = _check_probe(net, x, y)
     if cost not in COSTS:
         raise GlorotError(f"cost must be one of {', '.join(COSTS)}, got {cost!r}")
@@ -248,7 +275,7 @@ def measure(net: MLP, x: np.ndarray, y: np.ndarray, *, cost: str, lr: float,
                           "(see default_edges)")
     E = len(x)
     L = net.n_hidden
-    fwd = forward(net, x)
+    fwd = _forward(net, x)
     p = fwd.p
     result_loss = loss(p, y, cost)
     result_error = float(np.mean(p.argmax(axis=1) != y))
@@ -307,27 +334,35 @@ def measure(net: MLP, x: np.ndarray, y: np.ndarray, *, cost: str, lr: float,
         zs, zq, gs, gq = _row_moments(z, gj)
         mean = float(np.dot(zs, gs)) / n_all
         m2 = float(np.dot(zq, gq)) / n_all
-        std = math.sqrt(max(m2 - mean * mean, 0.0))
+        std = math.sqrt(max(m2 - mean * mean, 0.0)) if math.isfinite(m2) else math.nan
         # Percentiles, saturation, histogram on the fixed sample (or all entries).
         sample = _wgrad_values(z, gj, WGRAD_SAMPLE, key)
         out, counts = _stats(sample, e_wg, u_wg, e_wg[0], e_wg[-1])
-        out[0], out[1] = mean, std
+        if math.isfinite(mean) and math.isfinite(std):
+            out[0], out[1] = mean, std
         t_wg[:, j] = out
         hist["wgrad"][j] = counts / sample.size
         # Norms: probe-set mean gradient (Z^T G / E) via Gram matrices, per-example via rows.
         w_norm = math.sqrt(_sumsq(net.W[j]))
         gram = float(np.vdot((z @ z.T).astype(np.float64), (gj @ gj.T).astype(np.float64)))
-        g_norm = math.sqrt(max(gram, 0.0)) / E
-        grad_ratio[j] = g_norm / w_norm if w_norm > 0 else np.inf
-        example_ratio[j] = (math.sqrt(float(np.dot(zq, gq)) / E) / w_norm if w_norm > 0
-                            else np.inf)
+        g_norm = math.sqrt(max(gram, 0.0)) / E if math.isfinite(gram) else math.nan
+        grad_ratio[j] = _ratio(g_norm, w_norm)
+        example_ratio[j] = _ratio(math.sqrt(m2 * n_in * n_out), w_norm)
         batch_var = g_norm * g_norm / (n_in * n_out) - mean * mean  # same mean as per example
-        batch_std[j] = math.sqrt(max(batch_var, 0.0))
+        batch_std[j] = math.sqrt(max(batch_var, 0.0)) if math.isfinite(batch_var) else math.nan
     return ProbeResult(stats, hist, grad_ratio, lr * grad_ratio, example_ratio, batch_std,
                        result_loss, result_error)
 
 
-def jacobian_singular_values(net: MLP, x: np.ndarray, n_examples: int = 20
+def _ratio(a: float, b: float) -> float:
+    """a / b for norms: NaN unless both are finite, inf for a zero matrix."""
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return math.nan
+    return a / b if b > 0 else math.inf
+
+
+def jacobian_singular_values(net: MLP, x: np.ndarray, n_examples: int = 20, *,
+                             threads: int | None = None
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Singular values of J^j = dz^{j+1}/dz^j = diag(f'(s^j)) (W^j)^T between consecutive hidden
     layers (§4.2.2, A11), on the first ``n_examples`` rows of ``x``.
@@ -338,15 +373,22 @@ def jacobian_singular_values(net: MLP, x: np.ndarray, n_examples: int = 20
     narrower pairs are padded with NaN. Computed in float64 as the square roots of the
     eigenvalues of the smaller of J J^T and J^T J (absolute error ~1e-8 x the largest singular
     value; about 1.7x faster than an SVD). Costs one eigen-decomposition per example per layer
-    pair: about 0.1 s each at 1000 units on one core.
+    pair: about 0.1 s each at 1000 units on one core (20 probes x 4 pairs: about 7 s).
+    ``threads``: BLAS/LAPACK threads (None: the current Numba setting).
     """
+    n = check_threads(threads)
+    with use_threads(n, blas=n):
+        return _jacobian_singular_values(net, x, n_examples, n)
+
+
+def _jacobian_singular_values(net, x, n_examples, threads):
     if not (isinstance(n_examples, (int, np.integer)) and n_examples >= 1):
         raise GlorotError(f"n_examples must be a positive integer, got {n_examples!r}")
     x = _check_inputs(net, x)[:n_examples]
     L = net.n_hidden
     if L < 2:
         return np.zeros(0), np.zeros(0), np.zeros((0, 0))
-    fwd = forward(net, x)
+    fwd = _forward(net, x)
     widths = net.sizes[1:L + 1]
     K = max(min(widths[j], widths[j + 1]) for j in range(L - 1))
     sv = np.full((L - 1, K), np.nan)
@@ -366,6 +408,27 @@ def jacobian_singular_values(net: MLP, x: np.ndarray, n_examples: int = 20
         sv_mean[j - 1] = vals.mean()
         sv_std[j - 1] = vals.std()
     return sv_mean, sv_std, sv
+
+
+@dataclass
+class _Pass:
+    s: list[np.ndarray]
+    z: list[np.ndarray]
+    p: np.ndarray
+
+
+def _forward(net: MLP, x: np.ndarray) -> _Pass:
+    """Forward pass with BLAS products and NumPy's exact activations (the training kernels may
+    use a float32 tanh approximation; the two differ by < 3e-7)."""
+    z = [x]
+    s = []
+    for i, (W, b) in enumerate(zip(net.W, net.b, strict=True)):
+        si = z[-1] @ W
+        si += b
+        s.append(si)
+        if i < len(net.W) - 1:
+            z.append(act(net.activation, si))
+    return _Pass(s, z, softmax(s[-1]))
 
 
 # ------------------------------------------------------------------------------- checks -------

@@ -21,6 +21,8 @@ import datetime as _dt
 import json
 import math
 import os
+import socket
+import struct
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -171,6 +173,7 @@ class RunWriter:
             for k, v in (extra_attrs or {}).items():
                 a[k] = v
             f.create_dataset("status", data=np.bytes_(b"running"), dtype=_STATUS_DTYPE)
+            f.create_dataset("writer", data=_writer_id(), dtype=_WRITER_DTYPE)
             g = f.create_group("probe")
             g.create_dataset("x", data=probe_x.astype(np.uint8))
             g.create_dataset("y", data=probe_y.astype(np.uint8))
@@ -245,8 +248,13 @@ class RunWriter:
         try:
             f = h5py.File(path, "r+", libver="latest")
         except OSError as exc:
-            raise GlorotError(f"{path}: cannot open for writing ({_short(exc)}); is another "
-                              f"glorot train still writing it?") from None
+            if "already open for write" not in str(exc):
+                raise GlorotError(f"{path}: cannot open for writing ({_short(exc)})") from None
+            _clear_dead_writer(path)  # the last writer was killed without closing the file
+            try:
+                f = h5py.File(path, "r+", libver="latest")
+            except OSError as exc2:
+                raise GlorotError(f"{path}: cannot open for writing ({_short(exc2)})") from None
         try:
             step = int(f["checkpoint/step"][()])
             if step < 0:
@@ -261,6 +269,8 @@ class RunWriter:
             for k, v in (update_attrs or {}).items():
                 f.attrs[k] = v
             f["status"][()] = np.bytes_(b"running")
+            if "writer" in f:
+                f["writer"][()] = _writer_id()
             f.flush()
             f.swmr_mode = True
         except GlorotError:
@@ -419,6 +429,92 @@ class RunWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_WRITER_DTYPE = "S128"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _writer_id() -> np.bytes_:
+    """``host:pid`` of the process writing the file (to tell a dead writer from a live one)."""
+    return np.bytes_(f"{socket.gethostname()}:{os.getpid()}".encode()[:128])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clear_dead_writer(path: Path) -> None:
+    """Clear the "open for writing" flags a killed writer left in the superblock (what
+    ``h5clear -s`` does), after checking that the writer recorded in ``/writer`` is gone.
+
+    An HDF5 writer in SWMR mode drops its file lock, so the lock cannot tell a live writer from
+    a dead one; the ``host:pid`` in ``/writer`` can (on the same host).
+    """
+    with h5py.File(path, "r", libver="latest", swmr=True) as f:
+        who = _bytes_str(f["writer"][()]) if "writer" in f else ""
+    host, _, pid = who.rpartition(":")
+    if not pid.isdigit():
+        raise GlorotError(f"{path}: is marked as open by a writer, and the file does not say "
+                          f"which; if no glorot train is writing it, run `h5clear -s {path}`")
+    if host != socket.gethostname():
+        raise GlorotError(f"{path}: is being written on host {host} (process {pid}); if that "
+                          f"run is dead, run `h5clear -s {path}` and resume again")
+    if int(pid) != os.getpid() and _pid_alive(int(pid)):
+        raise GlorotError(f"{path}: is still being written by process {pid}; stop it first "
+                          f"(Ctrl-C checkpoints it)")
+    with open(path, "r+b") as fh:
+        head = fh.read(12)
+        if head[:8] != _HDF5_SIGNATURE or head[8] not in (2, 3):
+            raise GlorotError(f"{path}: unexpected HDF5 superblock (version {head[8]}); run "
+                              f"`h5clear -s {path}` and resume again")
+        size = 12 + 4 * head[9]  # signature .. root object header address
+        fh.seek(0)
+        block = bytearray(fh.read(size))
+        block[11] = 0  # file consistency flags
+        fh.seek(0)
+        fh.write(bytes(block) + struct.pack("<I", _lookup3(bytes(block))))
+
+
+def _lookup3(data: bytes, initval: int = 0) -> int:
+    """Bob Jenkins' lookup3 hash (hashlittle), HDF5's metadata checksum."""
+    m = 0xFFFFFFFF
+
+    def rot(x: int, k: int) -> int:
+        return ((x << k) | (x >> (32 - k))) & m
+
+    n = len(data)
+    a = b = c = (0xDEADBEEF + n + initval) & m
+    i = 0
+    while n - i > 12:
+        x, y, z = struct.unpack_from("<III", data, i)
+        a, b, c = (a + x) & m, (b + y) & m, (c + z) & m
+        a = (a - c) & m; a ^= rot(c, 4); c = (c + b) & m  # noqa: E702
+        b = (b - a) & m; b ^= rot(a, 6); a = (a + c) & m  # noqa: E702
+        c = (c - b) & m; c ^= rot(b, 8); b = (b + a) & m  # noqa: E702
+        a = (a - c) & m; a ^= rot(c, 16); c = (c + b) & m  # noqa: E702
+        b = (b - a) & m; b ^= rot(a, 19); a = (a + c) & m  # noqa: E702
+        c = (c - b) & m; c ^= rot(b, 4); b = (b + a) & m  # noqa: E702
+        i += 12
+    rest = data[i:]
+    if not rest:
+        return c
+    x, y, z = struct.unpack("<III", rest + bytes(12 - len(rest)))
+    a, b, c = (a + x) & m, (b + y) & m, (c + z) & m
+    c ^= b; c = (c - rot(b, 14)) & m  # noqa: E702
+    a ^= c; a = (a - rot(c, 11)) & m  # noqa: E702
+    b ^= a; b = (b - rot(a, 25)) & m  # noqa: E702
+    c ^= b; c = (c - rot(b, 16)) & m  # noqa: E702
+    a ^= c; a = (a - rot(c, 4)) & m  # noqa: E702
+    b ^= a; b = (b - rot(a, 14)) & m  # noqa: E702
+    c ^= b; c = (c - rot(b, 24)) & m  # noqa: E702
+    return c
 
 
 def _series(g: h5py.Group, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
