@@ -122,6 +122,7 @@ def test_backpropagated_and_weight_gradients_are_per_example_not_probe_set_means
     np.testing.assert_allclose(once.stats["bgrad"]["std"][-1], bgrads[-1].std(), rtol=1e-9)
 
 
+@pytest.mark.slow  # fast with the JIT; minutes under NUMBA_DISABLE_JIT
 def test_large_layers_use_the_fixed_weight_gradient_sample():
     # 30 examples x 100 x 100 = 300,000 entries > WGRAD_SAMPLE: percentiles and histogram come
     # from the published sample; mean and std stay exact over all entries.
@@ -145,6 +146,7 @@ def test_large_layers_use_the_fixed_weight_gradient_sample():
     np.testing.assert_allclose(r.stats["wgrad"]["p98"][0], np.percentile(full, 98), rtol=0.02)
 
 
+@pytest.mark.slow  # fast with the JIT; minutes under NUMBA_DISABLE_JIT
 def test_weight_gradient_sample_is_fixed_and_covers_the_layer():
     a = P.wgrad_sample_indices(300, 1000, 1000)
     b = P.wgrad_sample_indices(300, 1000, 1000)
@@ -325,7 +327,7 @@ def test_jacobian_pads_narrower_layer_pairs_with_nan():
 
 # ----------------------------------------------- the paper's effects at initialization ----
 # A real 1024-1000x5-9 tanh net, 300 random probes in [0, 1]: the instrument must see
-# what Figs. 6-8 and §4.2.2 show.
+# what Figs. 6-8 and §4.2.2 show. (Marked slow only to keep them out of the no-JIT coverage run.)
 
 @pytest.fixture(scope="module")
 def at_init():
@@ -340,6 +342,7 @@ def at_init():
     return out
 
 
+@pytest.mark.slow  # fast with the JIT; minutes under NUMBA_DISABLE_JIT
 def test_standard_init_shrinks_activations_going_up_normalized_keeps_them(at_init):
     # C5 (Fig. 6). With inputs in [0, 1] the first layer has std ~0.45 under the normalized
     # init, where tanh compresses a little: measured ratios 0.87-0.92, not quite 1.
@@ -349,6 +352,7 @@ def test_standard_init_shrinks_activations_going_up_normalized_keeps_them(at_ini
     assert np.all((up["normalized"] > 0.85) & (up["normalized"] < 1.05)), up
 
 
+@pytest.mark.slow  # fast with the JIT; minutes under NUMBA_DISABLE_JIT
 def test_standard_init_shrinks_backpropagated_gradients_going_down(at_init):
     # C6 (Fig. 7): the reverse direction.
     down = {k: v[2].stats["bgrad"]["std"][:-1] / v[2].stats["bgrad"]["std"][1:]
@@ -357,6 +361,7 @@ def test_standard_init_shrinks_backpropagated_gradients_going_down(at_init):
     assert np.all((down["normalized"] > 0.8) & (down["normalized"] < 1.05)), down
 
 
+@pytest.mark.slow  # fast with the JIT; minutes under NUMBA_DISABLE_JIT
 def test_weight_gradient_std_is_about_equal_across_layers(at_init):
     # C7 (Fig. 8, eq. 14): within 25 % under both inits; per-example sizes like the paper's
     # (std ~0.0015 standard, ~0.01 normalized): the normalized ones are several times larger.
@@ -367,6 +372,7 @@ def test_weight_gradient_std_is_about_equal_across_layers(at_init):
     assert 3e-4 < w["standard"].mean() < 3e-3 and 3e-3 < w["normalized"].mean() < 3e-2
 
 
+@pytest.mark.slow  # fast with the JIT; minutes under NUMBA_DISABLE_JIT
 def test_mean_jacobian_singular_value_at_init_is_half_standard_and_08_normalized(at_init):
     # C9 (§4.2.2): ≈ 0.5 standard vs ≈ 0.8 normalized, within 0.1 (two probes suffice: the
     # spread between examples is small at init).

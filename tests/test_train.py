@@ -84,6 +84,17 @@ def test_same_seed_and_threads_give_an_identical_run_file(tmp_path, data_file):
     assert run.log["valid_error"][-1] < 0.3  # it learned something
 
 
+def test_two_threads_also_repeat_bit_for_bit(tmp_path, data_file):
+    from glorotcli.nn.threads import max_threads
+
+    if max_threads() < 2:
+        pytest.skip("needs 2 threads")
+    c = cfg(data_file, threads=2, steps=120)
+    core.train(c, tmp_path / "a.h5")
+    core.train(c, tmp_path / "b.h5")
+    assert_same_contents(tmp_path / "a.h5", tmp_path / "b.h5")
+
+
 def test_logged_errors_are_those_of_the_final_net_on_valid_and_test(tmp_path, data_file):
     from glorotcli.data.store import read_dataset
     from glorotcli.nn.mlp import evaluate
@@ -266,3 +277,25 @@ def test_a_second_ctrl_c_waits_for_the_checkpoint_being_written():
     assert finished
     with pytest.raises(KeyboardInterrupt):
         flag.handler(signal.SIGINT, None)
+
+
+def test_a_torn_checkpoint_is_refused_instead_of_resumed(tmp_path, data_file):
+    core.train(cfg(data_file, steps=20), tmp_path / "r.h5")
+    with h5py.File(tmp_path / "r.h5", "r+", libver="latest") as f:
+        f["checkpoint/W1"][0, 0] += 1.0  # as if the writer died halfway through W1
+    with pytest.raises(GlorotError, match="checkpoint is damaged"):
+        core.resume(tmp_path / "r.h5", cfg(data_file, steps=30))
+    assert read_run(tmp_path / "r.h5").status == "finished"  # the file was left alone
+
+
+def test_settings_round_trip_through_json_and_name_the_flag_when_wrong():
+    c = TrainConfig(online=True, activation="softsign", lr=0.003, epochs=2.5, threads=2)
+    assert TrainConfig.from_json(c.to_json()) == c
+    with pytest.raises(GlorotError, match="unknown training settings momentum"):
+        TrainConfig.from_json('{"momentum": 0.9}')
+    with pytest.raises(GlorotError, match="--batch-size must be an integer >= 1"):
+        TrainConfig(online=True, batch_size=0).validate()
+    with pytest.raises(GlorotError, match="--jacobian-every must be"):
+        TrainConfig(online=True, jacobian_every="sometimes").validate()
+    with pytest.raises(GlorotError, match="--lr must be a positive number"):
+        TrainConfig(online=True, lr=float("nan")).validate()

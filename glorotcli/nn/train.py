@@ -38,7 +38,7 @@ from glorotcli.errors import GlorotError, RunFailed
 from glorotcli.nn import mlp
 from glorotcli.nn.init import init_mlp
 from glorotcli.progress import Progress, no_progress
-from glorotcli.stats.runlog import RunWriter, read_run
+from glorotcli.stats.runlog import RunWriter, read_checkpoint, read_run
 
 STREAMS = ("init", "order", "online", "valid", "test")
 EVAL_BATCH = 1000
@@ -328,6 +328,11 @@ def _max_threads() -> int:
     return max_threads()
 
 
+def _param_sums(W: list[np.ndarray], b: list[np.ndarray]) -> list[float]:
+    """Float64 sums of every W and b: stored with a checkpoint to detect a torn one."""
+    return [float(np.sum(a, dtype=np.float64)) for a in (*W, *b)]
+
+
 def _first_bad_layer(net: mlp.MLP, x: np.ndarray | None) -> str:
     """Name the first layer (from the input) with non-finite parameters or pre-activations."""
     L = len(net.W)
@@ -395,7 +400,8 @@ class _Trainer:
                 "probe_seconds": self.probe_s, "jacobian_seconds": self.jac_s,
                 "eval_seconds": self.eval_s, "last_valid": self.last_valid,
                 "last_test": self.last_test, "last_loss": self.last_loss, "best": self.best,
-                "examples_seen": self.step * self.cfg.batch_size}
+                "examples_seen": self.step * self.cfg.batch_size,
+                "param_sums": _param_sums(self.net.W, self.net.b)}
 
     def rng_state(self) -> dict:
         ss = np.random.SeedSequence(self.cfg.seed)
@@ -658,6 +664,11 @@ def resume(path: str | Path, config: TrainConfig | None = None, *,
     if run.checkpoint_step >= total:
         raise GlorotError(f"{path}: already trained for {run.checkpoint_step} steps; give a "
                           f"larger --steps or --epochs to continue it")
+    ck = read_checkpoint(path)
+    sums = ck.state.get("param_sums")
+    if sums is not None and sums != _param_sums(ck.W, ck.b):
+        raise GlorotError(f"{path}: the checkpoint is damaged (the writer was stopped while "
+                          f"writing it); the run cannot be resumed")
     with _threads(config.threads) as threads:
         writer = RunWriter.resume(path, update_attrs={
             "config": config.to_json(), "threads": threads, "total_steps": total})

@@ -367,13 +367,7 @@ class RunWriter:
 
     def read_checkpoint(self) -> Checkpoint:
         """The latest resume point stored in the file."""
-        cg = self._f["checkpoint"]
-        n = len(self.sizes) - 1
-        return Checkpoint(step=int(cg["step"][()]),
-                          W=[cg[f"W{i}"][()] for i in range(n)],
-                          b=[cg[f"b{i}"][()] for i in range(n)],
-                          rng=json.loads(_bytes_str(cg["rng"][()])),
-                          state=json.loads(_bytes_str(cg["state"][()])))
+        return _checkpoint(self._f, len(self.sizes) - 1)
 
     def set_status(self, status: str) -> None:
         if status not in STATUSES:
@@ -515,6 +509,28 @@ def _lookup3(data: bytes, initval: int = 0) -> int:
     b ^= a; b = (b - rot(a, 14)) & m  # noqa: E702
     c ^= b; c = (c - rot(b, 24)) & m  # noqa: E702
     return c
+
+
+def _checkpoint(f: h5py.File, n: int) -> Checkpoint:
+    cg = f["checkpoint"]
+    return Checkpoint(step=int(cg["step"][()]),
+                      W=[cg[f"W{i}"][()] for i in range(n)],
+                      b=[cg[f"b{i}"][()] for i in range(n)],
+                      rng=json.loads(_bytes_str(cg["rng"][()])),
+                      state=json.loads(_bytes_str(cg["state"][()])))
+
+
+def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """The resume point stored in a run file (read-only; step -1 when there is none)."""
+    path = Path(path)
+    try:
+        with _open_read(path, swmr=True) as f:
+            _check_format(f, path)
+            return _checkpoint(f, len(f.attrs["sizes"]) - 1)
+    except GlorotError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise GlorotError(f"{path}: damaged checkpoint ({_short(exc)})") from None
 
 
 def _series(g: h5py.Group, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
