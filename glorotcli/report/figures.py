@@ -225,15 +225,31 @@ class Curve:
 
 
 def fig_test_error(panels: Sequence[tuple[str, Sequence[Curve]]], *, title: str,
-                   source: str = "") -> Figure:
+                   source: str = "", baselines: Sequence[float | None] | None = None,
+                   zoom: bool = False) -> Figure:
     """Figs. 11 and 12: test error (%) against examples seen, one curve per run, legend ordered
-    from the highest final error to the lowest (as in the paper); panels side by side."""
+    from the highest final error to the lowest (as in the paper); panels side by side.
+    ``baselines`` (one per panel, %) draws the majority-class error as a dashed line. With
+    ``zoom`` the y axis shows the last 80 % of training (as Fig. 12 does) and says so."""
     fig, axes = _new((8.0 if len(panels) == 1 else 11.0, 5.0), ncols=len(panels))
-    for ax, (name, curves) in zip(axes, panels, strict=True):
+    baselines = list(baselines) if baselines is not None else [None] * len(panels)
+    for ax, (name, curves), base in zip(axes, panels, baselines, strict=True):
+        if base is not None:
+            ax.axhline(base, ls="--", color="0.5", lw=1, label=f"majority class ({base:.1f}%)")
         order = sorted(curves, key=lambda c: -c.y[-1])
         for k, c in enumerate(order):
             ax.plot(c.x, c.y, lw=1.4, color=f"C{k}",
                     label=f"{c.label} ({c.y[-1]:.2f}%)")
+        if zoom:
+            late = [c.y[c.x >= 0.2 * c.x.max()] for c in curves if len(c.x)]
+            late = [v for v in late if len(v)]
+            if late:
+                top = max(float(v.max()) for v in late)
+                bottom = min(float(v.min()) for v in late)
+                pad = 0.15 * max(top - bottom, 0.1)
+                ax.set_ylim(max(0.0, bottom - pad), top + pad)
+                ax.text(0.01, 0.98, "y axis zoomed on the last 80% of training",
+                        transform=ax.transAxes, fontsize=7, color="0.4", va="top")
         ax.set_xlabel(f"# {paper.EXAMPLES_LABEL}")
         ax.set_ylabel("test error %")
         ax.set_title(name, fontsize=10)
@@ -251,11 +267,13 @@ def fig_jacobian(first: Sequence[tuple[str, np.ndarray, float]],
     layer pairs against training time (``over_time``: label, epochs, mean). Dashed lines: the
     paper's values (§4.2.2)."""
     two = any(len(ep) > 1 for _, ep, _ in over_time)
-    fig, axes = _new((11.0, 5.0) if two else SIZE, ncols=2 if two else 1)
+    fig, axes = _new((12.0, 5.0) if two else (9.5, 5.0), ncols=2 if two else 1)
     ax = axes[0]
+    all_init = all(ep == 0 for _, _, ep in first)
     for k, (label, sv, ep) in enumerate(first):
         x = np.arange(1, len(sv) + 1)
-        ax.plot(x, sv, marker="o", color=f"C{k}", label=f"{label} (epoch {ep:.2f})")
+        ax.plot(x, sv, marker="o", color=f"C{k % 10}",
+                label=label if all_init else f"{label} (epoch {ep:.2f})")
     n = max(len(sv) for _, sv, _ in first)
     ax.set_xticks(np.arange(1, n + 1), [f"{i}→{i + 1}" for i in range(1, n + 1)])
     for k, (name, v) in enumerate(sorted(refs.items())):
@@ -264,19 +282,19 @@ def fig_jacobian(first: Sequence[tuple[str, np.ndarray, float]],
     ax.set_xlabel("Jacobian between layers i → i+1")
     ax.set_ylabel("mean singular value")
     ax.set_ylim(bottom=0)
-    ax.set_title("at the first measurement", fontsize=10)
+    ax.set_title("at initialization (step 0)" if all_init else "at the first measurement",
+                 fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", fontsize=8)
     if two:
         ax = axes[1]
         for k, (label, ep, m) in enumerate(over_time):
             if len(ep) > 1:
-                ax.plot(ep, m, marker=".", color=f"C{k}", label=label)
+                ax.plot(ep, m, marker=".", color=f"C{k % 10}", label=label)
         ax.set_ylim(bottom=0)
         ax.set_ylabel("mean singular value (mean over layer pairs)")
-        ax.set_title("during training", fontsize=10)
+        ax.set_title("during training (runs measured more than once)", fontsize=10)
         _epoch_axis(ax)
-        ax.legend(fontsize=8)
     return _finish(fig, title, source)
 
 
@@ -566,7 +584,12 @@ def _fig_err(rs: Sequence[RunData], title: str) -> Figure:
     order = [k for k in ("shapeset", "mnist", "cifar10") if k in groups]
     order += [k for k in groups if k not in order]
     panels = [(paper.DATASET_LABELS.get(k, k), groups[k]) for k in order]
-    return fig_test_error(panels, title=title, source=series.source_note(rs))
+    baselines = []
+    for k in order:
+        vals = {series.majority_error(r) for r in rs if series.data_kind(r) == k} - {None}
+        baselines.append(vals.pop() if len(vals) == 1 else None)
+    return fig_test_error(panels, title=title, source=series.source_note(rs),
+                          baselines=baselines, zoom="shapeset" not in order)
 
 
 def _fig_jac(rs: Sequence[RunData]) -> Figure:
