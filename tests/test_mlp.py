@@ -102,3 +102,11 @@ def test_use_threads_sets_numba_and_blas_and_restores_them():
         assert numba.get_num_threads() == 1
         assert set(blas()) <= {1}
     assert numba.get_num_threads() == before_numba and blas() == before_blas
+
+
+def test_backward_rejects_labels_out_of_range():
+    from glorotcli.errors import GlorotError
+
+    net, x, y = _setup()
+    with pytest.raises(GlorotError, match="labels must be in"):
+        mlp.backward(net, mlp.forward(net, x), y + SIZES[-1])

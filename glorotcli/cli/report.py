@@ -59,7 +59,7 @@ def report(
         formats = ("png", "pdf") if pdf else ("png",)
         written, notes = figures.write_figures(data, png, force=force, formats=formats)
         for note in notes:
-            stderr.print(f"glorot: {note}", markup=False, highlight=False)
+            stderr.print(f"glorot: {note}", markup=False, highlight=False, soft_wrap=True)
         if not written:
             raise GlorotError("none of the paper's figures can be drawn from these runs")
         if as_json:
@@ -104,7 +104,8 @@ def _follow(paths: list[Path], interval: float, width: int) -> None:
             data, view = snapshot()
             live.update(view, refresh=True)
     statuses = ", ".join(f"{r.path.name}: {r.status}" for r in data)
-    stderr.print(f"glorot: stopped following ({statuses})", markup=False, highlight=False)
+    stderr.print(f"glorot: stopped following ({statuses})", markup=False, highlight=False,
+                 soft_wrap=True)
 
 
 SURFACE_HELP = (

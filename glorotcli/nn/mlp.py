@@ -113,17 +113,25 @@ def loss(p: np.ndarray, y: np.ndarray, cost: str = "nll") -> float:
 
 
 def backward(net: MLP, fwd: Forward, y: np.ndarray, cost: str = "nll") -> Backward:
-    """Back-propagate the mean cost over the batch."""
+    """Back-propagate the mean cost over the batch through the forward pass ``fwd`` (nothing is
+    updated). BLAS products, in place where possible."""
+    code_ = _check_cost(cost)
+    y = _check_batch(net, fwd.z[0], y)
     L = len(net.W)
-    ds = [None] * L
-    dW = [None] * L
-    db = [None] * L
-    ds[-1] = output_delta(fwd.p, y, cost)
+    ds: list = [None] * L
+    dW: list = [None] * L
+    db: list = [None] * L
+    logits = np.ascontiguousarray(fwd.s[-1])
+    ds[-1] = np.empty_like(logits)
+    K._softmax_out(logits, y, code_, np.empty_like(logits), ds[-1])
+    kind = code(net.activation)
     for i in range(L - 1, -1, -1):
         dW[i] = fwd.z[i].T @ ds[i]
         db[i] = ds[i].sum(axis=0)
         if i > 0:
-            ds[i - 1] = (ds[i] @ net.W[i].T) * act_grad(net.activation, fwd.s[i - 1], fwd.z[i])
+            ds[i - 1] = ds[i] @ net.W[i].T
+            K._grad_act(ds[i - 1], np.ascontiguousarray(fwd.s[i - 1]),
+                        np.ascontiguousarray(fwd.z[i]), kind)
     return Backward(ds=ds, dW=dW, db=db)
 
 
@@ -268,14 +276,15 @@ class Trainer:
             self._backward_update(bufs, blas, lr)
         return float(cost)
 
-    def forward(self, x: np.ndarray) -> Forward:
-        """Forward pass on a batch; the arrays returned are fresh copies."""
+    def forward(self, x: np.ndarray, copy: bool = True) -> Forward:
+        """Forward pass on a batch. With ``copy=False`` the arrays returned are this Trainer's
+        buffers, overwritten by its next step or forward pass on a batch of the same size."""
         _check_batch(self.net, x, None)
         bufs, blas = self._buffers(x)
         with self._context(blas):
             self._forward(bufs, blas)
-        s = [a.copy() for a in bufs.s]
-        z = [a.copy() for a in bufs.z]
+        s = [a.copy() for a in bufs.s] if copy else list(bufs.s)
+        z = [a.copy() for a in bufs.z] if copy else list(bufs.z)
         return Forward(s=s, z=z, p=softmax(s[-1]))
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch: int = 1000) -> tuple[float, float]:
@@ -300,7 +309,7 @@ def forward(net: MLP, x: np.ndarray, threads: int | None = None) -> Forward:
     Returns ``s`` (pre-activations of every layer, the last are the logits), ``z`` (``z[0]`` the
     input, then every hidden layer's activations) and ``p`` (softmax output).
     """
-    return Trainer(net, threads=threads).forward(x)
+    return Trainer(net, threads=threads).forward(x, copy=False)  # a throw-away Trainer
 
 
 def sgd_step(net: MLP, x: np.ndarray, y: np.ndarray, lr: float, cost: str = "nll",

@@ -202,7 +202,8 @@ def fig_wgrad_std(panels: Sequence[tuple[str, np.ndarray, np.ndarray]], *, title
     """Fig. 9: ±1 std of the weight gradients per layer over training; ``panels`` holds
     (panel title, epochs (M,), std (M, L))."""
     fig, axes = _new(SIZE if len(panels) == 1 else SIZE_TALL, nrows=len(panels), sharex=True)
-    top = max(float(np.nanmax(s)) for _, _, s in panels) * 1.1
+    finite = [float(np.nanmax(s)) for _, _, s in panels if np.isfinite(s).any()]
+    top = (max(finite) * 1.1 if finite and max(finite) > 0 else 1.0)
     for ax, (name, ep, std) in zip(axes, panels, strict=True):
         for j, col in enumerate(layer_colors(std.shape[1])):
             ax.plot(ep, std[:, j], color=col, lw=1.4, marker=".", ms=4, label=f"Layer {j + 1}")

@@ -188,7 +188,7 @@ def jacobian_table(run: RunData) -> Table:
 
 def table1_table(runs: Sequence[RunData]) -> Table:
     tab = series.table1(runs)
-    t = Table(title="Table 1: test error % (measured / paper, depth-5 nets)",
+    t = Table(title="Table 1: test error %, measured / paper",
               title_justify="left", header_style="bold")
     t.add_column("")
     for c in tab.cols:
