@@ -1,9 +1,10 @@
 """A labelled grid of sample images from a dataset file (``glorot inspect --montage``).
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global backend switch).
-Single-channel images are drawn with their stored greys, 0 black and 255 white (so Shapeset's two
-polarities show as generated, and MNIST digits as white ink on black); three-channel images are drawn in colour as stored. Each tile is
-titled with its class name; the figure title names the file, the split and the sample.
+Single-channel images are drawn with their stored greys, 0 black and 255 white (so Shapeset's
+two polarities show as generated, and MNIST digits as white ink on black); three-channel images
+are drawn in colour as stored. Each tile is titled with its class name; the figure title names
+the file, the split and the sample.
 """
 
 from __future__ import annotations
