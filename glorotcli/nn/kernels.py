@@ -141,9 +141,9 @@ def _dense_backward_update(z_in, s_in, W, b, ds, lr, ds_in, kind, need_ds_in, n_
     ``ds_in`` (B, fan_in): written with dC/ds of the layer below = (ds @ W_old.T) * f'(s_in),
     when ``need_ds_in``. Then W -= lr * z_in.T @ ds and b -= lr * ds.sum(0).
 
-    Per row k of W the examples go in blocks of four: each pass over the row accumulates four
-    dot products with the old row and four terms of the weight gradient; the last pass writes
-    the updated row.
+    Per row k of W the examples go in blocks of four (then two, then one): each pass over the row
+    accumulates the blocks's dot products with the old row and its terms of the weight gradient;
+    the last pass writes the updated row.
     """
     B, n_in = z_in.shape
     n_out = W.shape[1]
@@ -226,6 +226,45 @@ def _dense_backward_update(z_in, s_in, W, b, ds, lr, ds_in, kind, need_ds_in, n_
                     dz[r + 2] = a2
                     dz[r + 3] = a3
                     m = 4
+                elif m >= 2:
+                    m = 2
+                    last = r + 2 >= B
+                    z1 = z_in[r + 1, k]
+                    d1 = ds[r + 1]
+                    a1 = zero
+                    if first and last:
+                        for j in range(n_out):
+                            w = Wk[j]
+                            e0 = d0[j]
+                            e1 = d1[j]
+                            a0 += e0 * w
+                            a1 += e1 * w
+                            Wk[j] = w - lr * (z0 * e0 + z1 * e1)
+                    elif first:
+                        for j in range(n_out):
+                            w = Wk[j]
+                            e0 = d0[j]
+                            e1 = d1[j]
+                            a0 += e0 * w
+                            a1 += e1 * w
+                            g[j] = z0 * e0 + z1 * e1
+                    elif last:
+                        for j in range(n_out):
+                            w = Wk[j]
+                            e0 = d0[j]
+                            e1 = d1[j]
+                            a0 += e0 * w
+                            a1 += e1 * w
+                            Wk[j] = w - lr * (g[j] + (z0 * e0 + z1 * e1))
+                    else:
+                        for j in range(n_out):
+                            w = Wk[j]
+                            e0 = d0[j]
+                            e1 = d1[j]
+                            a0 += e0 * w
+                            a1 += e1 * w
+                            g[j] += z0 * e0 + z1 * e1
+                    dz[r + 1] = a1
                 else:
                     m = 1
                     last = r + 1 >= B
