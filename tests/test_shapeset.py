@@ -225,6 +225,15 @@ def test_stream_does_not_depend_on_batch_sizes_and_starts_like_generate():
     assert one.served == 5030
 
 
+@pytest.mark.parametrize("start", [0, 7, S.CHUNK, 2 * S.CHUNK + 13])
+def test_stream_started_at_image_k_continues_the_same_stream(start):
+    xg, yg = S.generate(start + 40, 5)
+    stream = S.ShapesetStream(5, start=start)
+    x, y = stream.next_batch(40)
+    assert np.array_equal(x, xg[start:]) and np.array_equal(y, yg[start:])
+    assert stream.served == start + 40
+
+
 def test_stream_batches_are_fresh_arrays():
     stream = S.ShapesetStream(0)
     x, _ = stream.next_batch(10)

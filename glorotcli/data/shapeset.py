@@ -473,18 +473,24 @@ class ShapesetStream:
     how the stream is cut into batches, and the first ``n`` equal ``generate(n, seed)``. Images
     are made ahead ``block`` chunks of CHUNK at a time on ``threads`` threads (1 by default, so
     as not to compete with the training kernels), making a call for 10 images a slice copy.
+    ``start`` begins the stream at image ``start`` (to resume a run) without generating the
+    whole chunks before it.
     """
 
-    def __init__(self, seed, *, block: int = 4, threads: int = 1) -> None:
+    def __init__(self, seed, *, block: int = 4, threads: int = 1, start: int = 0) -> None:
         self._root = _seed_sequence(seed)
         self._block = _check_n(block, "block", 1)
         self._threads = _threads(threads)
-        self._next_chunk = 0
+        start = _check_n(start, "start", 0)
+        self._next_chunk, skip = divmod(start, CHUNK)
         self._x = np.empty((0, SIZE * SIZE), np.uint8)
         self._y = np.empty(0, np.uint8)
         self._pos = 0
         self.served = 0
-        """Images handed out so far."""
+        if skip:
+            self.next_batch(skip)
+        self.served = start
+        """Images handed out so far (counting the ``start`` skipped)."""
 
     def _refill(self) -> None:
         x, y, _ = _run_chunks(self._root, self._next_chunk, self._block * CHUNK, self._threads,

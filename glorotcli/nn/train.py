@@ -108,16 +108,7 @@ def _shapeset_stream(seed: np.random.SeedSequence, start: int):
     """``ShapesetStream(seed)`` advanced to image ``start`` without generating what it skips."""
     from glorotcli.data import shapeset
 
-    try:
-        return shapeset.ShapesetStream(seed, start=start)
-    except TypeError:  # a stream without ``start``: skip whole chunks by hand
-        stream = shapeset.ShapesetStream(seed)
-        chunks, rest = divmod(start, shapeset.CHUNK)
-        stream._next_chunk = chunks
-        if rest:
-            stream.next_batch(rest)
-        stream.served = start
-        return stream
+    return shapeset.ShapesetStream(seed, start=start)
 
 
 @dataclass
