@@ -70,7 +70,7 @@ class BenchSettings:
         if self.first_step_runs < 0:
             raise GlorotError(f"--first-step-runs must be >= 0, got {self.first_step_runs}")
         if self.dtype not in ("float32", "float64"):
-            raise GlorotError(f"dtype must be float32 or float64, got {self.dtype!r}")
+            raise GlorotError(f"--dtype must be float32 or float64, got {self.dtype!r}")
         return self
 
     @property

@@ -198,3 +198,5 @@ def test_bench_rejects_bad_options(run_cli):
     assert code == 2 and "--batch" in err
     code, _, err = run_cli("bench", "--impl", "jax")
     assert code == 2 and "--impl" in err
+    code, _, err = run_cli("bench", "--dtype", "float16")
+    assert code == 2 and "--dtype" in err

@@ -139,3 +139,37 @@ def test_follow_of_a_finished_run_draws_once_and_returns(run_cli, two_runs):
     assert code == 0
     assert "stopped following (tanh.h5: finished)" in err
     assert out.count("Runs") == 1
+
+
+def test_png_folder_that_cannot_be_created_is_a_one_line_error(run_cli, tmp_path, two_runs):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder")
+    code, out, err = run_cli("report", two_runs[0], "--png", blocker / "figs")
+    assert code == 2 and out == ""
+    assert "cannot create the figure folder" in err and err.count("\n") == 1
+    assert blocker.read_text() == "a file, not a folder"
+
+
+def test_empty_run_name_from_a_failed_substitution_is_explained(run_cli):
+    code, out, err = run_cli("report", "")
+    assert code == 2 and out == ""
+    assert "empty" in err and "$(...)" in err and err.count("\n") == 1
+
+
+def test_jacobian_caption_quotes_the_paper_only_for_tanh(run_cli, tmp_path, two_runs):
+    sig = make_run(tmp_path / "sig.h5", activation="sigmoid", init="standard",
+                   steps=(0, 100, 2000))
+    code, out, err = run_cli("report", sig)
+    assert code == 0, err
+    assert "mean over layers at first measurement" in out and "§4.2.2" not in out
+    code, out, err = run_cli("report", two_runs[0])
+    assert code == 0, err
+    assert "§4.2.2" in out
+
+
+def test_skip_note_names_the_missing_init(run_cli, tmp_path, two_runs):
+    code, _, err = run_cli("report", two_runs[1], "--png", tmp_path / "figs")
+    assert code == 0, err
+    assert "fig03_tanh_activations: skipped (no tanh run with the standard init)" in err
+    assert "fig04_activation_hist_end: skipped (no tanh or softsign run with the standard " \
+           "init" in err

@@ -282,3 +282,14 @@ def test_resume_refuses_a_live_writer_and_recovers_a_killed_one(tmp_path):
     w.close("finished")
     run = read_run(p)
     assert run.status == "finished" and run.log["step"].tolist() == [0, 1, 2]
+
+
+def test_run_file_that_cannot_be_created_is_a_one_line_error(tmp_path, monkeypatch):
+    import glorotcli.stats.runlog as runlog
+
+    def refuse(*args, **kwargs):
+        raise FileNotFoundError(2, "Unable to synchronously create file (long HDF5 text)")
+
+    monkeypatch.setattr(runlog.h5py, "File", refuse)
+    with pytest.raises(GlorotError, match=r"run.h5: cannot create the run file \(No such file"):
+        _writer(tmp_path / "run.h5")

@@ -85,3 +85,11 @@ def test_cli_writes_png_and_values_and_prints_plateaus(run_cli, tmp_path):
         assert f["quadratic"].shape == (11, 11)
     code, _, err = run_cli("surface", "-o", tmp_path / "a.png", "--values", tmp_path / "a.txt")
     assert code == 2 and ".npz or .h5" in err
+
+
+@pytest.mark.parametrize("name", ["fig.txt", "fig", "fig.jpg"])
+def test_figure_name_without_png_or_pdf_is_refused_before_any_work(run_cli, tmp_path, name):
+    code, out, err = run_cli("surface", "-o", tmp_path / name, "--grid", "5")
+    assert code == 2 and out == ""
+    assert ".png or .pdf" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

@@ -128,3 +128,18 @@ def test_help_documents_every_option_and_ends_with_an_example(run_cli):
                  "--jacobian-every", "--resume", "--json", "--force"):
         assert flag in out
     assert "glorot train --data shapeset.h5" in out
+
+
+@pytest.mark.parametrize("kind", ["folder", "text"])
+def test_data_that_is_not_a_dataset_file_is_named_without_python_internals(run_cli, tmp_path,
+                                                                           kind):
+    bad = tmp_path / "bad"
+    if kind == "folder":
+        bad.mkdir()
+    else:
+        bad.write_text("not hdf5")
+    code, out, err = run_cli("train", "--data", bad, *SMALL, "-o", tmp_path / "r.h5")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert str(bad) in err and "Error" not in err
+    assert ("is a folder" if kind == "folder" else "not an HDF5 file") in err
+    assert not (tmp_path / "r.h5").exists()

@@ -29,8 +29,8 @@ REPORT_HELP = (
 
 @app.command("report", help=REPORT_HELP)
 def report(
-    runs: list[Path] = typer.Argument(..., help="Run files written by glorot train.",
-                                      show_default=False),
+    run_names: list[str] = typer.Argument(..., help="Run files written by glorot train.",
+                                          show_default=False, metavar="RUN"),
     png: Path | None = typer.Option(None, "--png", metavar="DIR",
                                     help="Write one PNG per paper figure the runs support into "
                                          "DIR (created if missing) and print their paths."),
@@ -47,6 +47,10 @@ def report(
 ) -> None:
     from glorotcli.report import figures, series, terminal
 
+    if any(not name.strip() for name in run_names):
+        raise GlorotError("a run file name is empty (did the command inside \"$(...)\" "
+                          "fail?)")
+    runs = [Path(name) for name in run_names]
     if follow and (png is not None or as_json):
         raise GlorotError("--follow draws in the terminal; use it without --png and --json")
     if pdf and png is None:
@@ -140,6 +144,7 @@ def surface(
     from glorotcli.report import figures
     from glorotcli.report import surface as surf
 
+    surf.figure_suffix(output)
     check_output_path(output, force)
     if values is not None:
         surf.values_suffix(values)

@@ -185,10 +185,13 @@ def read_dataset(path: str | os.PathLike, splits: tuple[str, ...] | None = None)
     path = Path(path)
     if not path.exists():
         raise GlorotError(f"{path}: no such file")
+    if path.is_dir():
+        raise GlorotError(f"{path}: is a folder, expected a glorot dataset file")
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
-        raise GlorotError(f"{path}: not an HDF5 file ({exc.__class__.__name__})") from None
+        why = os.strerror(exc.errno) if exc.errno else "not an HDF5 file"
+        raise GlorotError(f"{path}: not a readable glorot dataset file ({why})") from None
     with f:
         fmt = _attr(f, path, "format")
         if fmt != FORMAT:

@@ -397,6 +397,8 @@ def _pick(runs: Sequence[RunData], *, activation: str | None = None, init: str |
     cand = [r for r in runs if (activation is None or _cfg(r)["activation"] == activation)
             and (init is None or _cfg(r)["init"] == init)]
     if not cand:
+        if activation is not None and init is not None:  # e.g. "no softsign run with the
+            return None, [], f"no {activation} run with the {init} init"  # standard init"
         return None, [], f"no {paper.row_label(activation or '?', init or 'standard')} run"
     ok, why = [], ""
     for r in cand:
@@ -477,8 +479,8 @@ def plan(runs: Sequence[RunData]) -> tuple[list[Planned], list[str]]:
                                   source=series.source_note(rs))
         out.append(Planned("fig04_activation_hist_end", panels_runs, fig4))
     else:
-        skipped.append("fig04_activation_hist_end: skipped (no Tanh or Softsign run with "
-                       "activation histograms)")
+        skipped.append("fig04_activation_hist_end: skipped (no tanh or softsign run with the "
+                       "standard init and activation histograms)")
 
     # Figs. 6-9: a standard / normalized pair of the same activation (tanh preferred)
     pair: list[RunData] = []
@@ -544,7 +546,7 @@ def plan(runs: Sequence[RunData]) -> tuple[list[Planned], list[str]]:
     others_err = [r for r in with_err if series.data_kind(r) in ("mnist", "cifar10")]
     if shapeset:
         out.append(Planned("fig11_test_error", shapeset, lambda rs=tuple(shapeset): _fig_err(
-            rs, "Fig. 11: test error during online training on Shapeset-3x2")))
+            rs, "Fig. 11: test error during training on Shapeset-3x2")))
     else:
         skipped.append("fig11_test_error: skipped (no Shapeset-3x2 run with a test error)")
     if others_err:
@@ -633,8 +635,13 @@ def write_figures(runs: Sequence[RunData], outdir: str | os.PathLike, *, force: 
     clash = [t for t in targets if t.exists()]
     if clash and not force:
         raise GlorotError(f"{clash[0]}: already exists (use --force to overwrite"
-                          + (f"; {len(clash)} files would be" if len(clash) > 1 else "") + ")")
-    outdir.mkdir(parents=True, exist_ok=True)
+                          + (f"; {len(clash)} of the figure files exist" if len(clash) > 1
+                             else "") + ")")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GlorotError(f"{outdir}: cannot create the figure folder "
+                          f"({exc.strerror or exc})") from None
     written = []
     for k, p in enumerate(planned):
         if p.note:

@@ -148,6 +148,14 @@ def write_values(surface: Surface, path: str | os.PathLike, kind: str | None = N
                 f.create_dataset(k, data=v)
 
 
+def figure_suffix(path: str | os.PathLike) -> str:
+    """The format of the ``-o`` figure path, from its suffix ("png" or "pdf")."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".png", ".pdf"):
+        return suffix[1:]
+    raise GlorotError(f"-o {path}: expected a file name ending in .png or .pdf")
+
+
 def values_suffix(path: str | os.PathLike) -> str:
     """The file kind of a ``--values`` path, from its suffix (".npz" or ".h5")."""
     suffix = Path(path).suffix.lower()

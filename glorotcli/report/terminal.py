@@ -163,7 +163,8 @@ def hist_table(run: RunData, q: str, width: int = CHART_WIDTH) -> Table:
 def jacobian_table(run: RunData) -> Table:
     e, sv_mean, sv_std = series.jacobian(run)
     c = series.config(run)
-    ref = paper.JACOBIAN_SV_MEAN.get(c["init"])
+    # The paper's values (§4.2.2) are for tanh nets only; other activations get none.
+    ref = paper.JACOBIAN_SV_MEAN.get(c["init"]) if c["activation"] == "tanh" else None
     t = Table(title=f"{run.path.name}: singular values of the Jacobians dz(i+1)/dz(i)",
               title_justify="left", header_style="bold")
     t.add_column("layers")

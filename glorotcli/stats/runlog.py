@@ -156,7 +156,11 @@ class RunWriter:
                               f"{probe_x.shape} and {probe_y.shape}")
         if path.exists():  # force was given (checked above)
             path.unlink()
-        f = h5py.File(path, "w", libver="latest")
+        try:
+            f = h5py.File(path, "w", libver="latest")
+        except OSError as exc:
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise GlorotError(f"{path}: cannot create the run file ({why})") from None
         try:
             a = f.attrs
             a["format"] = FORMAT
