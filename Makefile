@@ -23,7 +23,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check glorotcli tests benchmarks
+	$(BIN)/ruff check glorotcli tests benchmarks scripts
 
 # Run the suite with Numba's JIT off so coverage tools can see inside the kernels (slow).
 coverage-nojit: $(VENV)/.installed
