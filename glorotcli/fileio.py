@@ -18,7 +18,7 @@ import hashlib
 import os
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +66,41 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+@contextlib.contextmanager
+def deferred_interrupt() -> Iterator[Callable[[], None]]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM as a flag during the block; yield ``check()``, which
+    raises KeyboardInterrupt once one has arrived. Call it between pieces of work.
+
+    Needed around h5py writes: a SIGINT that lands inside HDF5's C code is otherwise raised in
+    a weakref callback of h5py's object registry, where Python prints "Exception ignored" and
+    drops it, so the command would go on and finish as if never interrupted; and SIGTERM would
+    kill the process with its temporary file left behind. Outside the main thread (no signal
+    handlers there) ``check`` does nothing. A signal still pending when the block ends raises
+    there.
+    """
+    import signal
+    import threading
+
+    hits: list[int] = []
+
+    def check() -> None:
+        if hits:
+            hits.clear()
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield check
+        return
+    old = {sig: signal.signal(sig, lambda signum, frame: hits.append(signum))
+           for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield check
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    check()
 
 
 # ---------------------------------------------------------------- reading input files ----
@@ -164,7 +199,8 @@ def read_input(path: str | os.PathLike, progress: Progress | None = None,
 
 
 def glorot_file_format(path: str | os.PathLike) -> str:
-    """The root ``format`` attribute of a glorot HDF5 file ("glorot-dataset", "glorot-run").
+    """The root ``format`` attribute of a glorot HDF5 file ("glorot-dataset", "glorot-run",
+    "glorot-surface").
 
     Raises GlorotError "PATH: not a glorot file (...)" for anything else.
     """
@@ -196,7 +232,7 @@ def glorot_file_format(path: str | os.PathLike) -> str:
         raise GlorotError(f"{path}: not a glorot file (HDF5 without a 'format' attribute)")
     if isinstance(fmt, bytes):
         fmt = fmt.decode(errors="replace")
-    if fmt not in ("glorot-dataset", "glorot-run"):
+    if fmt not in ("glorot-dataset", "glorot-run", "glorot-surface"):
         raise GlorotError(f"{path}: not a glorot file (format is {str(fmt)!r})")
     return str(fmt)
 

@@ -80,3 +80,13 @@ def test_unwritable_folder_exits_2(run_cli, tmp_path, monkeypatch):
 def test_help_ends_with_an_example(run_cli):
     code, stdout, _ = run_cli("gen-data", "shapeset", "--help")
     assert code == 0 and "glorot gen-data shapeset -o" in stdout
+
+
+def test_ctrl_c_exits_130_saying_so_and_writes_nothing(run_cli, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(S, "make_splits", interrupted)
+    code, out, err = run_cli("gen-data", "shapeset", "-o", tmp_path / "s.h5", "--train", "10")
+    assert code == 130 and out == "" and err == "glorot: interrupted\n"
+    assert list(tmp_path.iterdir()) == []

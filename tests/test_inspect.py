@@ -136,3 +136,38 @@ def test_montage_of_a_run_file_is_refused(tmp_path, run_cli):
     code, _, err = run_cli("inspect", _fake_run(tmp_path / "r.h5"), "--montage",
                            tmp_path / "m.png")
     assert code == 2 and "run file" in err and not (tmp_path / "m.png").exists()
+
+
+def test_surface_values_file_is_summarised_not_called_foreign(tmp_path, run_cli):
+    values = tmp_path / "grid.h5"
+    code, _, err = run_cli("surface", "-o", tmp_path / "f.png", "--values", values,
+                           "--grid", "5")
+    assert code == 0, err
+    code, out, err = run_cli("inspect", values, "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["format"] == "glorot-surface" and d["arrays"]["cross_entropy"] == [5, 5]
+    code, out, err = run_cli("inspect", values)
+    assert code == 0 and "glorot-surface" in out and "arrays.cross_entropy" in out
+    code, _, err = run_cli("inspect", values, "--montage", tmp_path / "m.png")
+    assert code == 2 and "dataset files only" in err
+
+
+@pytest.mark.parametrize("count", [1, 50, 300])
+def test_montage_title_stays_clear_of_the_first_row_labels(tmp_path, monkeypatch, count):
+    from matplotlib.figure import Figure
+
+    from glorotcli.report.montage import draw_montage
+
+    drawn = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig",
+                        lambda self, *a, **k: (drawn.append(self), save(self, *a, **k))[1])
+    images = np.zeros((count, 8, 8, 1), np.uint8)
+    draw_montage(images, ["0"] * count, "a title", tmp_path / "m.png")
+    fig = drawn[0]
+    renderer = fig.canvas.get_renderer()
+    title = fig._suptitle.get_window_extent(renderer)
+    first = fig.axes[0].title.get_window_extent(renderer)
+    assert title.y0 > first.y1  # pixels from the bottom: the figure title sits above
+    assert title.y1 <= fig.bbox.y1  # and inside the figure

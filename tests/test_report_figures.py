@@ -117,3 +117,15 @@ def test_figure_functions_take_plain_arrays(tmp_path):
     labels = [t.get_text() for t in err.axes[0].get_legend().get_texts()]
     assert labels == ["B (40.00%)", "A (20.00%)"]  # highest final error first, as the paper
     assert err.axes[0].get_xlabel() == "# examples seen"
+
+
+def test_zoomed_error_figure_says_when_the_majority_line_is_off_the_axis():
+    x = np.array([0, 1e4, 2e4, 3e4, 4e4, 5e4])
+    curve = figures.Curve("A", x, np.array([90.0, 10.0, 8.0, 6.0, 5.0, 4.0]))
+    zoomed = figures.fig_test_error([("MNIST", [curve])], title="t", baselines=[88.6],
+                                    zoom=True)
+    labels = [t.get_text() for t in zoomed.axes[0].get_legend().get_texts()]
+    assert labels[0] == "majority class (88.6%, off the zoomed axis)"
+    whole = figures.fig_test_error([("MNIST", [curve])], title="t", baselines=[88.6])
+    labels = [t.get_text() for t in whole.axes[0].get_legend().get_texts()]
+    assert labels[0] == "majority class (88.6%)"

@@ -273,6 +273,9 @@ def test_resume_refuses_a_live_writer_and_recovers_a_killed_one(tmp_path):
         assert read_run(p).status == "running"
         with pytest.raises(GlorotError, match=f"still being written by process {proc.pid}"):
             RunWriter.resume(p)
+        with pytest.raises(GlorotError, match=f"being written by glorot train .process "
+                                              f"{proc.pid}. right now"):
+            _writer(p, force=True)  # --force must not pull the file from under a live run
     finally:
         proc.kill()
         proc.wait(timeout=30)

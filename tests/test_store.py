@@ -216,3 +216,49 @@ def test_glorot_file_format_reads_a_run_file_while_its_writer_holds_it_open(tmp_
     finally:
         f.close()
     assert r.returncode == 0 and r.stdout.strip() == "glorot-run", r.stderr
+
+
+def test_ctrl_c_during_a_dataset_write_is_not_lost_and_leaves_no_file(tmp_path):
+    # A SIGINT that lands inside HDF5's C code surfaces in one of h5py's weakref callbacks,
+    # where Python drops it ("Exception ignored"). The progress callback plays that part here:
+    # it receives the signal and swallows the KeyboardInterrupt. The write must stop anyway.
+    import signal
+    import time
+
+    def progress(task, done, total, **kw):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        except KeyboardInterrupt:
+            pass
+
+    path = tmp_path / "d.h5"
+    with pytest.raises(KeyboardInterrupt):
+        _write(path, progress=progress)
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_sigterm_during_a_dataset_write_removes_the_temporary_file(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import os, signal, time
+        import numpy as np
+        from glorotcli.data.store import write_dataset
+        x = np.zeros((4000, 784), np.uint8)
+        def progress(task, done, total, **kw):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        try:
+            write_dataset({str(tmp_path / "d.h5")!r}, kind="mnist", image_shape=(28, 28, 1),
+                          class_names=list("0123456789"),
+                          splits={{"train": (x, np.zeros(4000, np.uint8))}}, progress=progress)
+        except KeyboardInterrupt:
+            raise SystemExit(130)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == 130, done.stderr.decode()[-500:]
+    assert list(tmp_path.iterdir()) == []

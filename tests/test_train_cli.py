@@ -117,9 +117,11 @@ def test_ctrl_c_exits_130_with_a_note_on_how_to_resume(run_cli, tmp_path, data_f
     code, out, err = run_cli("train", "--data", data_file, *SMALL, "-o", tmp_path / "r.h5")
     assert code == 130 and out == ""
     assert "checkpointed at step 42" in err and "--resume" in err
+    assert err.count("interrupted") == 1  # the CLI's own note, not a second generic one
 
 
-def test_help_documents_every_option_and_ends_with_an_example(run_cli):
+def test_help_documents_every_option_and_ends_with_an_example(run_cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # one line per option, so the checks below see it
     code, out, _ = run_cli("train", "--help")
     assert code == 0
     for flag in ("--data", "--online", "--activation", "--init", "--depth", "--width",
@@ -128,6 +130,10 @@ def test_help_documents_every_option_and_ends_with_an_example(run_cli):
                  "--jacobian-every", "--resume", "--json", "--force"):
         assert flag in out
     assert "glorot train --data shapeset.h5" in out
+    # the defaults are shown (rich once read "[default: ...]" as markup and dropped it)
+    for shown in ("[default: 1000]", "[default: tanh]", "[default: 0.01]", "[default: 5000]"):
+        assert shown in out, shown
+    assert "\\[" not in out
 
 
 @pytest.mark.parametrize("kind", ["folder", "text"])
@@ -143,3 +149,14 @@ def test_data_that_is_not_a_dataset_file_is_named_without_python_internals(run_c
     assert str(bad) in err and "Error" not in err
     assert ("is a folder" if kind == "folder" else "not an HDF5 file") in err
     assert not (tmp_path / "r.h5").exists()
+
+
+def test_resuming_a_run_that_diverged_before_any_checkpoint_says_why(run_cli, tmp_path,
+                                                                      data_file):
+    out_path = tmp_path / "d.h5"
+    code, _, err = run_cli("train", "--data", data_file, *SMALL, "-a", "relu", "-i", "he",
+                           "--lr", "1e6", "-o", out_path)
+    assert code == 1, err
+    code, out, err = run_cli("train", "--resume", out_path, "--steps", "100")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "no checkpoint" in err and "diverged" in err and "--lr" in err

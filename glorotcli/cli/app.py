@@ -96,4 +96,6 @@ def main(argv: list[str] | None = None) -> None:
             typer.echo("glorot: interrupted", err=True)
             sys.exit(130)
         raise
+    if code == 130:  # Typer turns Ctrl-C inside a command into a silent exit status 130
+        typer.echo("glorot: interrupted", err=True)
     sys.exit(code if isinstance(code, int) else 0)

@@ -113,7 +113,8 @@ def import_cifar10_cmd(
 
 @app.command("inspect")
 def inspect_cmd(
-    file: Path = typer.Argument(..., help="A glorot dataset file or run file.", metavar="FILE",
+    file: Path = typer.Argument(..., help="A glorot dataset, run or surface-values file.",
+                                metavar="FILE",
                                 show_default=False),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
     montage: Path = typer.Option(None, "--montage", metavar="PNG",
@@ -137,10 +138,13 @@ def inspect_cmd(
     from glorotcli.fileio import glorot_file_format
 
     kind = glorot_file_format(file)
+    if kind != "glorot-dataset" and montage is not None:
+        what = "a run file" if kind == "glorot-run" else "a surface-values file"
+        raise GlorotError(f"--montage draws dataset files only; {file} is {what}")
     if kind == "glorot-run":
-        if montage is not None:
-            raise GlorotError(f"--montage draws dataset files only; {file} is a run file")
         info = _run_info(file)
+    elif kind == "glorot-surface":
+        info = _surface_info(file)
     else:
         from glorotcli.data.store import dataset_info
 
@@ -156,10 +160,26 @@ def inspect_cmd(
         return
     if kind == "glorot-run":
         _show_mapping(info, title=f"{file} (glorot run)")
+    elif kind == "glorot-surface":
+        _show_mapping(info, title=f"{file} (glorot surface values, Fig. 5)")
     else:
         _show_dataset(info)
     if drawn is not None:
         print_path(drawn)
+
+
+def _surface_info(path: Path) -> dict:
+    """A ``glorot surface --values F.h5`` file: its attributes and the shape of each array."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(path, "r") as f:
+        info = {"path": str(path)}
+        for k, v in f.attrs.items():
+            info[k] = v.tolist() if isinstance(v, np.ndarray | np.generic) else v
+        info["arrays"] = {name: list(f[name].shape) for name in sorted(f)
+                          if isinstance(f[name], h5py.Dataset)}
+    return info
 
 
 def _run_info(path: Path) -> dict:

@@ -19,7 +19,8 @@ _D = TrainConfig()
 
 
 def _opt(default, *names, help: str, metavar: str | None = None, **kw):
-    return typer.Option(None, *names, help=f"{help} [default: {default}]", metavar=metavar,
+    # "\[" keeps rich from reading "[default: ...]" as a markup tag and dropping it.
+    return typer.Option(None, *names, help=f"{help} \\[default: {default}]", metavar=metavar,
                         show_default=False, **kw)
 
 
@@ -139,10 +140,10 @@ def train_cmd(
                else "kept the last checkpoint")
         stderr.print(f"glorot: interrupted; {how}; continue with: glorot train --resume "
                      f"{exc.path}", highlight=False, soft_wrap=True)
-        raise typer.Exit(130) from None
+        raise SystemExit(130) from None  # said why; skip main()'s note
     except KeyboardInterrupt:
         stderr.print("glorot: interrupted before training started", highlight=False)
-        raise typer.Exit(130) from None
+        raise SystemExit(130) from None  # said why; skip main()'s note
     if json_out:
         print_json(result.to_dict())
     else:

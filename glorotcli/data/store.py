@@ -24,7 +24,7 @@ import numpy as np
 
 from glorotcli import __version__
 from glorotcli.errors import GlorotError
-from glorotcli.fileio import Checksum, atomic_output
+from glorotcli.fileio import Checksum, atomic_output, deferred_interrupt
 from glorotcli.progress import Progress
 
 FORMAT = "glorot-dataset"
@@ -113,7 +113,7 @@ def write_dataset(
 def _write(tmp, kind, image_shape, class_names, splits, params, sources, progress) -> None:
     """The body of ``write_dataset``: all attributes, then each split in row blocks."""
     d = int(np.prod(image_shape))
-    with h5py.File(tmp, "w") as f:
+    with deferred_interrupt() as check_interrupt, h5py.File(tmp, "w") as f:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = FORMAT_VERSION
         f.attrs["glorot_version"] = __version__
@@ -135,6 +135,7 @@ def _write(tmp, kind, image_shape, class_names, splits, params, sources, progres
                 for start in range(0, len(x), step):
                     stop = min(start + step, len(x))
                     dx[start:stop] = x[start:stop]
+                    check_interrupt()  # Ctrl-C: stop here; atomic_output removes the file
                     if progress is not None:
                         progress(f"write {name}", stop, len(x))
             g.create_dataset("y", data=np.asarray(y, dtype=np.uint8))

@@ -651,7 +651,11 @@ def resume(path: str | Path, config: TrainConfig | None = None, *,
     check_data_matches(path, sizes, data)
     total = config.total_steps(data.n_train)
     if run.checkpoint_step < 0:
-        raise GlorotError(f"{path}: has no checkpoint to resume from")
+        why = {"running": " yet (is glorot train still writing it? checkpoints come every "
+                          "--checkpoint-seconds)",
+               "diverged": " (it diverged before its first checkpoint; train it again, e.g. "
+                           "with a smaller --lr)"}.get(run.status, "")
+        raise GlorotError(f"{path}: has no checkpoint to resume from{why}")
     if run.checkpoint_step >= total:
         raise GlorotError(f"{path}: already trained for {run.checkpoint_step} steps; give a "
                           f"larger --steps or --epochs to continue it")

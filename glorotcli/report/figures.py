@@ -251,6 +251,9 @@ def fig_test_error(panels: Sequence[tuple[str, Sequence[Curve]]], *, title: str,
                 ax.set_ylim(max(0.0, bottom - pad), top + pad)
                 ax.text(0.01, 0.98, "y axis zoomed on the last 80% of training",
                         transform=ax.transAxes, fontsize=7, color="0.4", va="top")
+                if base is not None and not bottom - pad <= base <= top + pad:
+                    ax.lines[0].set_label(f"majority class ({base:.1f}%, off the zoomed "
+                                          f"axis)")
         ax.set_xlabel(f"# {paper.EXAMPLES_LABEL}")
         ax.set_ylabel("test error %")
         ax.set_title(name, fontsize=10)

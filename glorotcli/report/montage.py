@@ -53,8 +53,11 @@ def draw_montage(images: np.ndarray, labels: list[str], title: str, out: Path) -
         else:
             ax.imshow(images[i], interpolation="nearest")
         ax.set_title(labels[i], fontsize=8, pad=2)
-    fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.55 / fig.get_figheight(),
+    # Title and top margin in inches, not figure fractions, so that a tall grid (--count
+    # above 100) keeps its title clear of the first row's labels.
+    h = fig.get_figheight()
+    fig.suptitle(title, fontsize=10, y=1 - 0.08 / h, va="top")
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.6 / h,
                         wspace=0.1, hspace=0.35)
     fig.savefig(out, format="png")
 

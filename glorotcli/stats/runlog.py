@@ -155,6 +155,10 @@ class RunWriter:
             raise GlorotError(f"probe set must be (n, {sizes[0]}) with n labels, got "
                               f"{probe_x.shape} and {probe_y.shape}")
         if path.exists():  # force was given (checked above)
+            pid = _live_writer_pid(path)
+            if pid is not None:
+                raise GlorotError(f"{path}: is being written by glorot train (process {pid}) "
+                                  f"right now; stop it first (Ctrl-C) or choose another -o")
             path.unlink()
         try:
             f = h5py.File(path, "w", libver="latest")
@@ -446,6 +450,23 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _live_writer_pid(path: Path) -> int | None:
+    """The pid of a live process on this host that is writing the run file ``path`` (status
+    ``running``), else None (also for files that are not run files)."""
+    try:
+        with h5py.File(path, "r", libver="latest", swmr=True) as f:
+            if f.attrs.get("format") != FORMAT or "writer" not in f or "status" not in f:
+                return None
+            status = _bytes_str(f["status"][()])
+            who = _bytes_str(f["writer"][()])
+    except (OSError, KeyError, ValueError):
+        return None
+    host, _, pid = who.rpartition(":")
+    if status != "running" or host != socket.gethostname() or not pid.isdigit():
+        return None
+    return int(pid) if int(pid) != os.getpid() and _pid_alive(int(pid)) else None
 
 
 def _clear_dead_writer(path: Path) -> None:
