@@ -171,3 +171,9 @@ def test_montage_title_stays_clear_of_the_first_row_labels(tmp_path, monkeypatch
     first = fig.axes[0].title.get_window_extent(renderer)
     assert title.y0 > first.y1  # pixels from the bottom: the figure title sits above
     assert title.y1 <= fig.bbox.y1  # and inside the figure
+
+
+def test_split_without_montage_is_refused_rather_than_ignored(tmp_path, run_cli):
+    path = _grey(tmp_path / "d.h5")
+    code, out, err = run_cli("inspect", path, "--split", "test")
+    assert code == 2 and "--montage" in err and out == ""

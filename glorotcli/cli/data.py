@@ -137,6 +137,8 @@ def inspect_cmd(
     """
     from glorotcli.fileio import glorot_file_format
 
+    if montage is None and split is not None:
+        raise GlorotError("--split chooses the images of --montage; give --montage PNG too")
     kind = glorot_file_format(file)
     if kind != "glorot-dataset" and montage is not None:
         what = "a run file" if kind == "glorot-run" else "a surface-values file"
