@@ -129,3 +129,16 @@ def test_zoomed_error_figure_says_when_the_majority_line_is_off_the_axis():
     whole = figures.fig_test_error([("MNIST", [curve])], title="t", baselines=[88.6])
     labels = [t.get_text() for t in whole.axes[0].get_legend().get_texts()]
     assert labels[0] == "majority class (88.6%)"
+
+
+def test_zoom_leaves_out_a_curve_stuck_at_chance_and_says_so():
+    x = np.array([0, 1e4, 2e4, 3e4, 4e4, 5e4])
+    learned = figures.Curve("Tanh N", x, np.array([90.0, 10.0, 8.0, 6.0, 5.0, 4.0]))
+    stuck = figures.Curve("Sigmoid", x, np.full(6, 89.9))
+    fig = figures.fig_test_error([("MNIST", [learned, stuck])], title="t", baselines=[88.6],
+                                 zoom=True)
+    ax = fig.axes[0]
+    assert ax.get_ylim()[1] < 20  # the axis follows the curve that learned
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Sigmoid (89.90%, off the zoomed axis)" in labels
+    assert "Tanh N (4.00%)" in labels

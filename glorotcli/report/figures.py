@@ -237,12 +237,17 @@ def fig_test_error(panels: Sequence[tuple[str, Sequence[Curve]]], *, title: str,
     for ax, (name, curves), base in zip(axes, panels, baselines, strict=True):
         if base is not None:
             ax.axhline(base, ls="--", color="0.5", lw=1, label=f"majority class ({base:.1f}%)")
+        # Zoom on the curves that learned: one stuck at chance would stretch the axis to 100 %.
+        at_chance = {id(c) for c in curves if zoom and base is not None and len(c.y)
+                     and c.y[-1] >= 0.95 * base and any(d.y[-1] < 0.95 * base for d in curves)}
         order = sorted(curves, key=lambda c: -c.y[-1])
         for k, c in enumerate(order):
+            off = ", off the zoomed axis" if id(c) in at_chance else ""
             ax.plot(c.x, c.y, lw=1.4, color=f"C{k}",
-                    label=f"{c.label} ({c.y[-1]:.2f}%)")
+                    label=f"{c.label} ({c.y[-1]:.2f}%{off})")
         if zoom:
-            late = [c.y[c.x >= 0.2 * c.x.max()] for c in curves if len(c.x)]
+            late = [c.y[c.x >= 0.2 * c.x.max()] for c in curves
+                    if len(c.x) and id(c) not in at_chance]
             late = [v for v in late if len(v)]
             if late:
                 top = max(float(v.max()) for v in late)
