@@ -225,6 +225,14 @@ class Curve:
     y: np.ndarray
 
 
+def _run_colour(k: int, n: int):
+    """Colour of run ``k`` of ``n``: matplotlib's default cycle, or tab20 past ten runs so that no
+    two runs share a colour."""
+    from matplotlib import colormaps
+
+    return f"C{k}" if n <= 10 else colormaps["tab20"](k % 20)
+
+
 def fig_test_error(panels: Sequence[tuple[str, Sequence[Curve]]], *, title: str,
                    source: str = "", baselines: Sequence[float | None] | None = None,
                    zoom: bool = False) -> Figure:
@@ -243,7 +251,7 @@ def fig_test_error(panels: Sequence[tuple[str, Sequence[Curve]]], *, title: str,
         order = sorted(curves, key=lambda c: -c.y[-1])
         for k, c in enumerate(order):
             off = ", off the zoomed axis" if id(c) in at_chance else ""
-            ax.plot(c.x, c.y, lw=1.4, color=f"C{k}",
+            ax.plot(c.x, c.y, lw=1.4, color=_run_colour(k, len(order)),
                     label=f"{c.label} ({c.y[-1]:.2f}%{off})")
         if zoom:
             late = [c.y[c.x >= 0.2 * c.x.max()] for c in curves
@@ -281,7 +289,7 @@ def fig_jacobian(first: Sequence[tuple[str, np.ndarray, float]],
     all_init = all(ep == 0 for _, _, ep in first)
     for k, (label, sv, ep) in enumerate(first):
         x = np.arange(1, len(sv) + 1)
-        ax.plot(x, sv, marker="o", color=f"C{k % 10}",
+        ax.plot(x, sv, marker="o", color=_run_colour(k, len(first)),
                 label=label if all_init else f"{label} (epoch {ep:.2f})")
     n = max(len(sv) for _, sv, _ in first)
     ax.set_xticks(np.arange(1, n + 1), [f"{i}→{i + 1}" for i in range(1, n + 1)])
@@ -299,7 +307,8 @@ def fig_jacobian(first: Sequence[tuple[str, np.ndarray, float]],
         ax = axes[1]
         for k, (label, ep, m) in enumerate(over_time):
             if len(ep) > 1:
-                ax.plot(ep, m, marker=".", color=f"C{k % 10}", label=label)
+                ax.plot(ep, m, marker=".", color=_run_colour(k, len(over_time)),
+                        label=label)
         ax.set_ylim(bottom=0)
         ax.set_ylabel("mean singular value (mean over layer pairs)")
         ax.set_title("during training (runs measured more than once)", fontsize=10)
