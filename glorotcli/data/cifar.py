@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glorotcli.data.store import ImportResult, split_valid_from_end, write_dataset
+from glorotcli.data.store import ImportResult, write_import
 from glorotcli.errors import GlorotError
 from glorotcli.fileio import Checksum, InputFile, check_output_path, read_input
 from glorotcli.progress import Progress, no_progress
@@ -133,27 +133,9 @@ def import_cifar10(
     y_train = np.concatenate([parsed[n][1] for n in TRAIN_FILES])
     x_test, y_test = parsed.pop(TEST_FILE)
     parsed.clear()
-    splits = split_valid_from_end(x_train, y_train, valid,
-                                  what="the training set (data_batch_1 ... data_batch_5)")
-    splits["test"] = (x_test, y_test)
-    write_dataset(
-        output,
-        kind="cifar10",
-        image_shape=(SIDE, SIDE, 3),
-        class_names=CLASS_NAMES,
-        splits=splits,
-        params={
-            "importer": "cifar10",
-            "folder": str(Path(folder).resolve()),
-            "valid": valid,
-            "valid_from": "end of the training set (data_batch_1 ... data_batch_5 in order)",
-            "checksums": {c.file: "match" if c.ok else "MISMATCH" for c in checksums},
-            "checksums_compared_with": RELEASE,
-        },
-        sources=sources,
-        force=force,
-        progress=progress,
-    )
-    return ImportResult(path=output, kind="cifar10",
-                        counts={k: len(v[1]) for k, v in splits.items()},
-                        checksums=checksums, release=RELEASE)
+    return write_import(output, kind="cifar10", image_shape=(SIDE, SIDE, 3),
+                        class_names=CLASS_NAMES, train=(x_train, y_train),
+                        test=(x_test, y_test), valid=valid,
+                        train_what="the training set (data_batch_1 ... data_batch_5)",
+                        folder=folder, checksums=checksums, release=RELEASE, sources=sources,
+                        force=force, progress=progress)

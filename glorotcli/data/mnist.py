@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glorotcli.data.store import ImportResult, split_valid_from_end, write_dataset
+from glorotcli.data.store import ImportResult, write_import
 from glorotcli.errors import GlorotError
 from glorotcli.fileio import Checksum, InputFile, check_output_path, read_input
 from glorotcli.progress import Progress, no_progress
@@ -183,27 +183,10 @@ def import_mnist(
         raise GlorotError(f"{paths['test_images']}: images are {trows}x{tcols} but the "
                           f"training images are {rows}x{cols}")
     x_train, x_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
-    splits = split_valid_from_end(x_train, y_train, valid,
-                                  what=f"the training set in {paths['train_images'].name}")
-    splits["test"] = (x_test, y_test)
-    write_dataset(
-        output,
-        kind="mnist",
-        image_shape=(rows, cols, 1),
-        class_names=CLASS_NAMES,
-        splits=splits,
-        params={
-            "importer": "mnist",
-            "folder": str(Path(folder).resolve()),
-            "valid": valid,
-            "valid_from": "end of the training file",
-            "checksums": {c.file: "match" if c.ok else "MISMATCH" for c in checksums},
-            "checksums_compared_with": RELEASE,
-        },
-        sources={f.path.name: f.sha256 for f in files.values()},
-        force=force,
-        progress=progress,
-    )
-    return ImportResult(path=output, kind="mnist",
-                        counts={k: len(v[1]) for k, v in splits.items()},
-                        checksums=checksums, release=RELEASE)
+    return write_import(output, kind="mnist", image_shape=(rows, cols, 1),
+                        class_names=CLASS_NAMES, train=(x_train, y_train),
+                        test=(x_test, y_test), valid=valid,
+                        train_what=f"the training set in {paths['train_images'].name}",
+                        folder=folder, checksums=checksums, release=RELEASE,
+                        sources={f.path.name: f.sha256 for f in files.values()},
+                        force=force, progress=progress)

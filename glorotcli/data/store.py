@@ -174,6 +174,40 @@ class ImportResult:
         return [c for c in self.checksums if not c.ok]
 
 
+def write_import(output: str | os.PathLike, *, kind: str, image_shape: tuple[int, int, int],
+                 class_names: list[str], train: tuple[np.ndarray, np.ndarray],
+                 test: tuple[np.ndarray, np.ndarray], valid: int, train_what: str,
+                 folder: str | os.PathLike, checksums: list[Checksum], release: str,
+                 sources: Mapping, force: bool = False,
+                 progress: Progress | None = None) -> ImportResult:
+    """What every importer does last: take ``valid`` examples from the end of ``train``
+    (``train_what`` names it in errors and in the file), record where the data came from and how
+    its checksums compared with ``release``, and write the dataset file."""
+    splits = split_valid_from_end(*train, valid, what=train_what)
+    splits["test"] = test
+    write_dataset(
+        output,
+        kind=kind,
+        image_shape=image_shape,
+        class_names=class_names,
+        splits=splits,
+        params={
+            "importer": kind,
+            "folder": str(Path(folder).resolve()),
+            "valid": valid,
+            "valid_from": f"end of {train_what}",
+            "checksums": {c.file: "match" if c.ok else "MISMATCH" for c in checksums},
+            "checksums_compared_with": release,
+        },
+        sources=sources,
+        force=force,
+        progress=progress,
+    )
+    return ImportResult(path=Path(output), kind=kind,
+                        counts={k: len(v[1]) for k, v in splits.items()},
+                        checksums=checksums, release=release)
+
+
 def _attr(f: h5py.File, path: Path, name: str):
     if name not in f.attrs:
         raise GlorotError(f"{path}: not a glorot dataset (attribute {name!r} is missing)")
