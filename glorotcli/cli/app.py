@@ -51,11 +51,7 @@ def _register() -> None:
     import importlib
 
     for name in ("gen", "data", "train", "report", "bench"):
-        try:
-            importlib.import_module(f"glorotcli.cli.{name}")
-        except ModuleNotFoundError as exc:  # a topic not built yet
-            if exc.name != f"glorotcli.cli.{name}":
-                raise
+        importlib.import_module(f"glorotcli.cli.{name}")
 
 
 def error(message: str, code: int = 2) -> None:
