@@ -142,3 +142,10 @@ def test_zoom_leaves_out_a_curve_stuck_at_chance_and_says_so():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "Sigmoid (89.90%, off the zoomed axis)" in labels
     assert "Tanh N (4.00%)" in labels
+
+
+def test_a_run_that_supports_no_figure_leaves_no_empty_folder(tmp_path):
+    path = make_run(tmp_path / "r.h5", layers=False, jacobian=False, test_errors=[np.nan] * 6)
+    written, notes = figures.write_figures([read_run(path)], tmp_path / "figs")
+    assert written == [] and len(notes) > 5
+    assert not (tmp_path / "figs").exists()

@@ -654,6 +654,8 @@ def write_figures(runs: Sequence[RunData], outdir: str | os.PathLike, *, force: 
         raise GlorotError(f"{clash[0]}: already exists (use --force to overwrite"
                           + (f"; {len(clash)} of the figure files exist" if len(clash) > 1
                              else "") + ")")
+    if not planned:  # nothing to draw: leave no empty folder behind
+        return [], notes
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
