@@ -37,6 +37,7 @@ from glorotcli.config import UPDATES_PER_EPOCH_ONLINE, TrainConfig, parse_schedu
 from glorotcli.errors import GlorotError, RunFailed
 from glorotcli.nn import mlp
 from glorotcli.nn.init import init_mlp
+from glorotcli.nn.threads import check_threads, max_threads, use_threads
 from glorotcli.progress import Progress, no_progress
 from glorotcli.stats.runlog import RunWriter, read_checkpoint, read_run
 
@@ -306,17 +307,9 @@ def _threads(n: int | None, blas: bool = False) -> Iterator[int]:
     more than the cores available: all of them). BLAS gets 1 thread unless ``blas``: the SGD
     steps run in Numba (or, in the NumPy fallback, on small matrices where threaded BLAS only
     spins), while evaluation and probes multiply big matrices with BLAS."""
-    from glorotcli.nn.threads import check_threads, use_threads
-
-    n = check_threads(n if n is None else min(n, _max_threads()))
+    n = check_threads(n if n is None else min(n, max_threads()))
     with use_threads(n, blas=n if blas else 1):
         yield n
-
-
-def _max_threads() -> int:
-    from glorotcli.nn.threads import max_threads
-
-    return max_threads()
 
 
 def _param_sums(W: list[np.ndarray], b: list[np.ndarray]) -> list[float]:

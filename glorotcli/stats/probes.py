@@ -106,7 +106,16 @@ import numpy as np
 
 from glorotcli.errors import GlorotError
 from glorotcli.nn.activations import act
-from glorotcli.nn.mlp import ACTIVATIONS, COSTS, MLP, act_grad, loss, output_delta, softmax
+from glorotcli.nn.mlp import (
+    ACTIVATIONS,
+    COSTS,
+    MLP,
+    Forward,
+    act_grad,
+    loss,
+    output_delta,
+    softmax,
+)
 from glorotcli.nn.threads import check_threads, use_threads
 
 QUANTITIES = ("act", "bgrad", "wgrad")
@@ -410,14 +419,7 @@ def _jacobian_singular_values(net, x, n_examples, threads):
     return sv_mean, sv_std, sv
 
 
-@dataclass
-class _Pass:
-    s: list[np.ndarray]
-    z: list[np.ndarray]
-    p: np.ndarray
-
-
-def _forward(net: MLP, x: np.ndarray) -> _Pass:
+def _forward(net: MLP, x: np.ndarray) -> Forward:
     """Forward pass with BLAS products and NumPy's exact activations (the training kernels may
     use a float32 tanh approximation; the two differ by < 3e-7)."""
     z = [x]
@@ -428,7 +430,7 @@ def _forward(net: MLP, x: np.ndarray) -> _Pass:
         s.append(si)
         if i < len(net.W) - 1:
             z.append(act(net.activation, si))
-    return _Pass(s, z, softmax(s[-1]))
+    return Forward(s, z, softmax(s[-1]))
 
 
 # ------------------------------------------------------------------------------- checks -------
