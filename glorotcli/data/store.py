@@ -46,7 +46,8 @@ class Split:
 
 @dataclass
 class Dataset:
-    """A dataset file's contents, validated."""
+    """A dataset file's contents, validated. ``splits`` holds the splits that were loaded;
+    ``present`` names every split the file has, loaded or not."""
 
     path: Path
     kind: str
@@ -56,6 +57,7 @@ class Dataset:
     params: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    present: tuple[str, ...] = ()
 
     @property
     def n_classes(self) -> int:
@@ -278,7 +280,8 @@ def read_dataset(path: str | os.PathLike, splits: tuple[str, ...] | None = None)
                                   f"expected labels below {n_classes}")
             loaded[name] = Split(xa, ya)
         return Dataset(path=path, kind=kind, image_shape=shape, class_names=class_names,
-                       splits=loaded, params=params, sources=sources, format_version=version)
+                       splits=loaded, params=params, sources=sources, format_version=version,
+                       present=tuple(present))
 
 
 def dataset_info(path: str | os.PathLike) -> dict:

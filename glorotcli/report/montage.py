@@ -82,8 +82,7 @@ def montage(
         raise GlorotError(f"--seed must be 0 or more, got {seed}")
     check_output_path(out, force)
     if split is None:
-        read_dataset(dataset, splits=())  # validates the file before anything else
-        present = _present_splits(Path(dataset))
+        present = read_dataset(dataset, splits=()).present  # validates, loads no pixels
         split = "train" if "train" in present else present[0]
     ds = read_dataset(dataset, splits=(split,))
     data = ds.splits[split]
@@ -97,12 +96,3 @@ def montage(
     with atomic_output(out, force=force) as tmp:
         draw_montage(images, labels, title, tmp)
     return out
-
-
-def _present_splits(path: Path) -> list[str]:
-    import h5py
-
-    from glorotcli.data.store import SPLITS
-
-    with h5py.File(path, "r") as f:
-        return [s for s in SPLITS if s in f]
