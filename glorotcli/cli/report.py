@@ -140,7 +140,7 @@ def surface(
     as_json: bool = typer.Option(False, "--json",
                                  help="Print the plateau shares and settings as JSON."),
 ) -> None:
-    from glorotcli.fileio import atomic_output, check_output_path
+    from glorotcli.fileio import check_output_path
     from glorotcli.report import figures
     from glorotcli.report import surface as surf
 
@@ -159,8 +159,7 @@ def surface(
                f"[-{limit:g}, {limit:g}]^2")
     figures.save(fig, output, force=force)
     if values is not None:
-        with atomic_output(values, force=force) as tmp:
-            surf.write_values(s, tmp, kind=surf.values_suffix(values))
+        surf.write_values(s, values, force=force)
     if as_json:
         summary = s.summary()
         summary["output"] = str(output)

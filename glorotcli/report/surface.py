@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from glorotcli.errors import GlorotError
+from glorotcli.fileio import atomic_output
 
 DEFAULT_GRID = 41
 DEFAULT_LIMIT = 4.0
@@ -121,31 +122,32 @@ def cost_surface(*, grid: int = DEFAULT_GRID, limit: float = DEFAULT_LIMIT,
                    grad_ce=gnorm(d_ce), grad_quad=gnorm(d_q), flat=float(flat), seed=int(seed))
 
 
-def write_values(surface: Surface, path: str | os.PathLike, kind: str | None = None) -> None:
-    """Write the grid to ``path``: ``.npz`` (NumPy) or ``.h5``/``.hdf5`` (HDF5), arrays
-    ``w1`` (G,), ``w2`` (G,), ``cross_entropy``/``quadratic``/``grad_ce``/``grad_quad`` (G, G)
-    indexed [i2, i1], ``x``/``t`` (P,) and the settings as attributes. ``kind`` (".npz" or
-    ".h5") defaults to the suffix of ``path``. The caller makes the write atomic."""
+def write_values(surface: Surface, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write the grid to ``path`` atomically: ``.npz`` (NumPy) or ``.h5``/``.hdf5`` (HDF5),
+    arrays ``w1`` (G,), ``w2`` (G,), ``cross_entropy``/``quadratic``/``grad_ce``/``grad_quad``
+    (G, G) indexed [i2, i1], ``x``/``t`` (P,) and the settings as attributes."""
     arrays = {"w1": surface.w1, "w2": surface.w2, "x": surface.x, "t": surface.t,
               "cross_entropy": surface.cross_entropy, "quadratic": surface.quadratic,
               "grad_ce": surface.grad_ce, "grad_quad": surface.grad_quad}
     meta = {"seed": surface.seed, "flat": surface.flat, "plateau_ce": surface.plateau_ce,
             "plateau_quad": surface.plateau_quad,
             "network": "x -> tanh(W1 x) -> sigmoid(W2 h), zero biases"}
-    suffix = kind or values_suffix(path)
-    if suffix == ".npz":
-        with open(path, "wb") as f:
-            np.savez(f, **arrays, **{k: np.asarray(v) for k, v in meta.items()})
-    else:
-        import h5py
+    suffix = values_suffix(path)
+    with atomic_output(path, force=force) as tmp:
+        if suffix == ".npz":
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays, **{k: np.asarray(v) for k, v in meta.items()})
+        else:
+            import h5py
 
-        with h5py.File(path, "w") as f:
-            f.attrs["format"] = "glorot-surface"
-            f.attrs["format_version"] = 1
-            for k, v in meta.items():
-                f.attrs[k] = v
-            for k, v in arrays.items():
-                f.create_dataset(k, data=v)
+            with h5py.File(tmp, "w") as f:
+                f.attrs["format"] = "glorot-surface"
+                f.attrs["format_version"] = 1
+                for k, v in meta.items():
+                    f.attrs[k] = v
+                for k, v in arrays.items():
+                    f.create_dataset(k, data=v)
+    return Path(path)
 
 
 def figure_suffix(path: str | os.PathLike) -> str:
