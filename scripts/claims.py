@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from glorotcli.config import UPDATES_PER_EPOCH_ONLINE as EPOCH
 from glorotcli.stats.runlog import read_run
-
-EPOCH = 20_000
 
 
 def load(folder: Path, name: str):

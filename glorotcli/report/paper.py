@@ -7,8 +7,10 @@ are approximate.
 
 from __future__ import annotations
 
-UPDATES_PER_EPOCH = 20_000
-"""The paper's plotted "epoch": 20k mini-batch updates (Figs. 2, 3, 9, 10; paper.md A3)."""
+from glorotcli.config import UPDATES_PER_EPOCH_ONLINE as UPDATES_PER_EPOCH  # noqa: F401
+
+# UPDATES_PER_EPOCH: the paper's plotted "epoch", 20k mini-batch updates (Figs. 2, 3, 9, 10;
+# paper.md A3); defined once in config, where `train --epochs` uses it too.
 
 EPOCH_LABEL = "Epochs of 20k mini-batch updates"
 EXAMPLES_LABEL = "examples seen"
