@@ -200,3 +200,18 @@ def test_bench_rejects_bad_options(run_cli):
     assert code == 2 and "--impl" in err
     code, _, err = run_cli("bench", "--dtype", "float16")
     assert code == 2 and "--dtype" in err
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 3000), n_chunks=st.integers(1, 8), align=st.sampled_from([1, 8, 16]))
+def test_chunks_partition_the_range_evenly_at_aligned_starts(n, n_chunks, align):
+    from glorotcli.nn.kernels import _chunk_bounds
+
+    bounds = [_chunk_bounds(n, n_chunks, c, align) for c in range(n_chunks)]
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    for (_, hi), (lo2, _) in zip(bounds, bounds[1:], strict=False):
+        assert hi == lo2  # contiguous, in order, no overlap
+    sizes = [hi - lo for lo, hi in bounds]
+    assert min(sizes) >= 0 and all(lo % align == 0 for lo, _ in bounds if lo < n)
+    full = [s for s, (lo, hi) in zip(sizes, bounds, strict=True) if hi < n]  # all but the tail
+    assert max(sizes) - min(full or sizes) <= align  # as even as the alignment allows

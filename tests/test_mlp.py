@@ -110,3 +110,22 @@ def test_backward_rejects_labels_out_of_range():
     net, x, y = _setup()
     with pytest.raises(GlorotError, match="labels must be in"):
         mlp.backward(net, mlp.forward(net, x), y + SIZES[-1])
+
+
+@pytest.mark.parametrize("preset, expected", [
+    ({}, ("PASSIVE", "3000")),
+    ({"OMP_WAIT_POLICY": "ACTIVE"}, ("ACTIVE", None)),
+    ({"GOMP_SPINCOUNT": "10"}, (None, "10")),
+])
+def test_openmp_wait_policy_default_respects_the_users_setting(preset, expected):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env.update(preset)
+    code = ("import os, glorotcli.nn.threads; "
+            "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == [str(v) for v in expected]
