@@ -52,7 +52,8 @@ def train_cmd(
                      help="Seed of every random stream (init, data order, online data)."),
     threads: int = _opt("all cores", "--threads", metavar="N",
                         help="Threads for training. Same seed and thread count give the same "
-                             "run bit for bit."),
+                             "run bit for bit. Running several experiments at once? Give each "
+                             "--threads 1."),
     dtype: str = _opt(_D.dtype, "--dtype", metavar="TYPE", help="float32 or float64."),
     input_scale: str = _opt(_D.input_scale, "--input-scale", metavar="RANGE",
                             help="Pixel scaling: 0,1 (x/255, the paper's) or -1,1."),
