@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 from glorotcli.errors import GlorotError
 from glorotcli.fileio import atomic_output
-from glorotcli.report import paper, series
+from glorotcli.report import paper, remeasure, series
 from glorotcli.report.series import Unavailable
 from glorotcli.stats.runlog import RunData
 
@@ -130,7 +130,10 @@ def fig_percentiles(ep: np.ndarray, p2: np.ndarray, p98: np.ndarray, mean: np.nd
 
 @dataclass
 class HistPanel:
-    """One panel of per-layer histograms: ``density`` (L, B) over ``centers`` (B,)."""
+    """One panel of per-layer histograms: ``density`` (L, B) over ``centers`` (B,).
+
+    ``log_x``: centers are magnitudes drawn on a log axis (density per decade), labelled
+    ``xlabel`` (the figure's label otherwise)."""
 
     title: str
     centers: np.ndarray
@@ -138,6 +141,8 @@ class HistPanel:
     off_scale: np.ndarray | None = None
     clip_edges: bool = False
     zoom: bool = False
+    log_x: bool = False
+    xlabel: str | None = None
 
 
 def _zoom_limits(centers: np.ndarray, density: np.ndarray, mass: float = 0.998
@@ -187,14 +192,40 @@ def fig_histograms(panels: Sequence[HistPanel], *, xlabel: str, title: str,
                 ax.set_ylim(bottom=0)
         else:
             ax.set_ylim(bottom=0)
-        ax.set_xlim(*(_zoom_limits(p.centers, p.density) if p.zoom
-                      else (p.centers[0], p.centers[-1])))
+        if p.log_x:
+            ax.set_xscale("log")
+            ax.set_xlim(*_log_limits(p.centers, p.density))
+        else:
+            ax.set_xlim(*(_zoom_limits(p.centers, p.density) if p.zoom
+                          else (p.centers[0], p.centers[-1])))
         ax.set_title(p.title, fontsize=10)
-        ax.set_ylabel("density")
+        ax.set_ylabel("density per decade" if p.log_x else "density")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="upper right" if not p.clip_edges else "center right")
-    axes[-1].set_xlabel(xlabel)
+        ax.legend(fontsize=8, loc="upper left" if p.log_x
+                  else "upper right" if not p.clip_edges else "center right")
+        if p.xlabel:
+            ax.set_xlabel(p.xlabel)
+    if not panels[-1].xlabel:
+        axes[-1].set_xlabel(xlabel)
     return _finish(fig, title, source)
+
+
+def _log_limits(centers: np.ndarray, density: np.ndarray, mass: float = 0.999
+                ) -> tuple[float, float]:
+    """x range of a log-axis histogram: from where the first layer reaches (1 - mass) / 2 of
+    its values to where the last layer has ``mass`` + (1 - mass) / 2, padded by half a decade."""
+    lo, hi = float(centers[-1]), float(centers[0])
+    tail = (1.0 - mass) / 2
+    for d in density:
+        cum = np.cumsum(d)
+        if cum[-1] <= 0:
+            continue
+        cum /= cum[-1]
+        lo = min(lo, float(centers[min(np.searchsorted(cum, tail), len(cum) - 1)]))
+        hi = max(hi, float(centers[min(np.searchsorted(cum, 1 - tail), len(cum) - 1)]))
+    if not lo < hi:
+        return float(centers[0]), float(centers[-1])
+    return max(lo / 10 ** 0.5, float(centers[0])), min(hi * 10 ** 0.5, float(centers[-1]))
 
 
 def fig_wgrad_std(panels: Sequence[tuple[str, np.ndarray, np.ndarray]], *, title: str,
@@ -526,16 +557,8 @@ def plan(runs: Sequence[RunData]) -> tuple[list[Planned], list[str]]:
             continue
 
         def fig_init(rs=tuple(usable), q=q, xlabel=xlabel, title=title):
-            panels = []
-            for r in rs:
-                h = series.hist_at(r, q, "init")
-                std = series.stat_at(r, q, "std", "init")
-                panels.append(HistPanel(f"{series.run_label(r)} ({_cfg(r)['init']} init); "
-                                        f"std L1..L{len(std)}: "
-                                        + ", ".join(f"{v:.3g}" for v in std),
-                                        h.centers, h.density, h.off_scale, zoom=(q != "act")))
-            return fig_histograms(panels, xlabel=xlabel, title=title,
-                                  source=series.source_note(rs))
+            return fig_histograms([_init_panel(r, q, xlabel) for r in rs], xlabel=xlabel,
+                                  title=title, source=series.source_note(rs))
         out.append(Planned(name, usable, fig_init))
 
     wg = [r for r in pair if "wgrad" in r.layers and "std" in r.layers["wgrad"]
@@ -593,6 +616,28 @@ def plan(runs: Sequence[RunData]) -> tuple[list[Planned], list[str]]:
     else:
         skipped.append("table1: skipped (no run with a test error)")
     return out, skipped
+
+
+def _init_panel(r: RunData, q: str, xlabel: str) -> HistPanel:
+    """Figs. 6-8, one run: gradients re-measured from the stored initial net on edges fitted
+    to their spread (``remeasure``), or the stored histograms when that cannot be done."""
+    std = series.stat_at(r, q, "std", "init")
+    title = (f"{series.run_label(r)} ({_cfg(r)['init']} init); std L1..L{len(std)}: "
+             + ", ".join(f"{v:.3g}" for v in std))
+    if q != "act":
+        try:
+            h = remeasure.init_gradient_hist(r, q)
+        except Unavailable:
+            pass
+        else:
+            if not h.log:
+                return HistPanel(title, h.centers, h.density, h.outside)
+            name = xlabel.split(" ")[-1]  # dC/ds or dC/dW
+            return HistPanel(f"{title}\nspreads differ {h.spread:.0f}x: magnitudes on a "
+                             "log axis", h.centers, h.density, h.outside, log_x=True,
+                             xlabel=f"|{name}| (log scale; both signs)")
+    h = series.hist_at(r, q, "init")
+    return HistPanel(title, h.centers, h.density, h.off_scale, zoom=(q != "act"))
 
 
 def _fig_err(rs: Sequence[RunData], title: str) -> Figure:

@@ -558,6 +558,21 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise GlorotError(f"{path}: damaged checkpoint ({_short(exc)})") from None
 
 
+def read_initial_weights(path: str | os.PathLike) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The parameters a run started from (``/weights/init``): (W list, b list), read-only."""
+    path = Path(path)
+    try:
+        with _open_read(path, swmr=True) as f:
+            _check_format(f, path)
+            n = len(f.attrs["sizes"]) - 1
+            g = f["weights/init"]
+            return [g[f"W{i}"][()] for i in range(n)], [g[f"b{i}"][()] for i in range(n)]
+    except GlorotError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise GlorotError(f"{path}: no readable initial weights ({_short(exc)})") from None
+
+
 def _series(g: h5py.Group, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
     row_bytes = int(np.prod(row_shape, dtype=np.int64)) * np.dtype(dtype).itemsize
     rows = chunk_rows(row_bytes)
