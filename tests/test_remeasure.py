@@ -26,16 +26,20 @@ def _run(tmp_path, activation, depth=4, width=32):
 
 
 def test_linear_edges_within_the_spread_limit():
-    e, log = remeasure.fitted_edges(np.array([0.01, 0.05]))
-    assert not log
-    assert np.all(np.diff(e) > 0) and np.isclose(e[0], -e[-1]) and np.isclose(e[-1], 0.2)
-    assert (len(e) - 1) % 2 == 1  # odd: 0 is the centre of a bin
-    assert e[1] - e[0] <= 0.01 / 2 * (1 + 1e-9)  # two bins per std of the narrowest layer
+    edges, log = remeasure.fitted_edges(np.array([0.01, 0.05]))
+    assert not log and len(edges) == 2
+    for e, sd in zip(edges, (0.01, 0.05), strict=True):
+        assert np.all(np.diff(e) > 0) and np.isclose(e[0], -0.2) and np.isclose(e[-1], 0.2)
+        assert (len(e) - 1) % 2 == 1  # odd: 0 is the centre of a bin
+        assert e[1] - e[0] <= sd / 4 * (1 + 1e-9)  # four bins per std of each layer
+    assert len(edges[0]) > len(edges[1])  # the narrow layer gets finer bins
 
 
 def test_log_edges_beyond_the_spread_limit():
-    e, log = remeasure.fitted_edges(np.array([1e-5, 4e-3]))
+    edges, log = remeasure.fitted_edges(np.array([1e-5, 4e-3]))
     assert log
+    e = edges[0]
+    assert all(np.array_equal(e, other) for other in edges)
     assert np.all(np.diff(e) > 0) and np.allclose(e, -e[::-1])
     small = e[len(e) // 2]  # the middle bin is (-small, small)
     assert small <= 1e-8 * (1 + 1e-9) and e[-1] >= 4e-2
@@ -63,13 +67,14 @@ def test_histograms_match_numpy_on_the_initial_net(tmp_path, activation, q):
     np.testing.assert_allclose(h.std, std, rtol=1e-4)
     edges, log = remeasure.fitted_edges(std)
     assert log == h.log == (std.max() / std.min() > remeasure.LOG_SPREAD)
-    for j, v in enumerate(values):
+    for j, (v, e) in enumerate(zip(values, edges, strict=True)):
         v = v.ravel()
         if not log:
-            want = np.histogram(v, edges)[0] / v.size / np.diff(edges)
-            np.testing.assert_allclose(h.density[j], want, atol=2.0 / v.size / np.diff(edges)[0])
+            want = np.histogram(v, e)[0] / v.size / np.diff(e)
+            np.testing.assert_allclose(h.density[j], want, atol=2.0 / v.size / np.diff(e)[0])
+            np.testing.assert_allclose(h.centers[j], 0.5 * (e[1:] + e[:-1]), atol=1e-12)
         else:
-            pos = edges[len(edges) // 2:]  # small .. big
+            pos = e[len(e) // 2:]  # small .. big
             want = np.histogram(np.abs(v), pos)[0] / v.size / np.diff(np.log10(pos))
             np.testing.assert_allclose(h.density[j], want,
                                        atol=2.0 / v.size / np.diff(np.log10(pos))[0])
@@ -96,4 +101,4 @@ def test_run_without_initial_weights_falls_back_to_the_stored_histograms(tmp_pat
     with pytest.raises(Unavailable, match="initial weights"):
         remeasure.init_gradient_hist(run, "bgrad")
     panel = figures._init_panel(run, "bgrad", "Back-propagated gradients dC/ds")
-    assert not panel.log_x and panel.density.shape == (5, 40)
+    assert not panel.log_x and np.shape(panel.density) == (5, 40)

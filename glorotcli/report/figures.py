@@ -132,12 +132,13 @@ def fig_percentiles(ep: np.ndarray, p2: np.ndarray, p98: np.ndarray, mean: np.nd
 class HistPanel:
     """One panel of per-layer histograms: ``density`` (L, B) over ``centers`` (B,).
 
-    ``log_x``: centers are magnitudes drawn on a log axis (density per decade), labelled
+    ``centers`` and ``density`` may also be lists, one array per layer (layers with their own
+    bins). ``log_x``: centers are magnitudes drawn on a log axis (density per decade), labelled
     ``xlabel`` (the figure's label otherwise)."""
 
     title: str
-    centers: np.ndarray
-    density: np.ndarray
+    centers: np.ndarray | list[np.ndarray]
+    density: np.ndarray | list[np.ndarray]
     off_scale: np.ndarray | None = None
     clip_edges: bool = False
     zoom: bool = False
@@ -173,13 +174,23 @@ def fig_histograms(panels: Sequence[HistPanel], *, xlabel: str, title: str,
     saturated activations pile up, and says so (the paper lets those spikes run off the scale)."""
     fig, axes = _new(SIZE if len(panels) == 1 else SIZE_TALL, nrows=len(panels))
     for ax, p in zip(axes, panels, strict=True):
-        L = p.density.shape[0]
+        L = len(p.density)
+        per_layer = isinstance(p.centers, list)
         for j, col in enumerate(layer_colors(L)):
             label = f"Layer {j + 1}"
             if p.off_scale is not None and p.off_scale[j] >= 0.005:
                 label += f" ({p.off_scale[j]:.0%} off scale)"
-            ax.plot(p.centers, p.density[j], color=col, lw=1.3, label=label)
-        if p.clip_edges and p.density.shape[1] > 8:
+            ax.plot(p.centers[j] if per_layer else p.centers, p.density[j], color=col, lw=1.3,
+                    label=label)
+        if per_layer:  # fitted bins (remeasure): every layer already spans the axis
+            ax.set_ylim(bottom=0)
+            lo = min(float(c[0]) for c in p.centers)
+            hi = max(float(c[-1]) for c in p.centers)
+            if p.log_x:
+                ax.set_xscale("log")
+                lo, hi = _log_limits(p.centers, p.density, lo, hi)
+            ax.set_xlim(lo, hi)
+        elif p.clip_edges and p.density.shape[1] > 8:
             inner = p.density[:, 2:-2]
             top = float(inner.max()) * 1.15 if inner.size and inner.max() > 0 else None
             peak = float(p.density.max())
@@ -192,10 +203,7 @@ def fig_histograms(panels: Sequence[HistPanel], *, xlabel: str, title: str,
                 ax.set_ylim(bottom=0)
         else:
             ax.set_ylim(bottom=0)
-        if p.log_x:
-            ax.set_xscale("log")
-            ax.set_xlim(*_log_limits(p.centers, p.density))
-        else:
+        if not per_layer:
             ax.set_xlim(*(_zoom_limits(p.centers, p.density) if p.zoom
                           else (p.centers[0], p.centers[-1])))
         ax.set_title(p.title, fontsize=10)
@@ -210,22 +218,23 @@ def fig_histograms(panels: Sequence[HistPanel], *, xlabel: str, title: str,
     return _finish(fig, title, source)
 
 
-def _log_limits(centers: np.ndarray, density: np.ndarray, mass: float = 0.999
-                ) -> tuple[float, float]:
-    """x range of a log-axis histogram: from where the first layer reaches (1 - mass) / 2 of
-    its values to where the last layer has ``mass`` + (1 - mass) / 2, padded by half a decade."""
-    lo, hi = float(centers[-1]), float(centers[0])
+def _log_limits(centers: Sequence[np.ndarray], density: Sequence[np.ndarray], lo: float,
+                hi: float, mass: float = 0.999) -> tuple[float, float]:
+    """x range of log-axis histograms (one per layer) within [lo, hi]: from where the lowest
+    layer has (1 - mass) / 2 of its values to where the highest has 1 - that, padded by half
+    a decade."""
+    a, b = hi, lo
     tail = (1.0 - mass) / 2
-    for d in density:
+    for c, d in zip(centers, density, strict=True):
         cum = np.cumsum(d)
-        if cum[-1] <= 0:
+        if not len(cum) or cum[-1] <= 0:
             continue
-        cum /= cum[-1]
-        lo = min(lo, float(centers[min(np.searchsorted(cum, tail), len(cum) - 1)]))
-        hi = max(hi, float(centers[min(np.searchsorted(cum, 1 - tail), len(cum) - 1)]))
-    if not lo < hi:
-        return float(centers[0]), float(centers[-1])
-    return max(lo / 10 ** 0.5, float(centers[0])), min(hi * 10 ** 0.5, float(centers[-1]))
+        cum = cum / cum[-1]
+        a = min(a, float(c[min(np.searchsorted(cum, tail), len(c) - 1)]))
+        b = max(b, float(c[min(np.searchsorted(cum, 1 - tail), len(c) - 1)]))
+    if not a < b:
+        return lo, hi
+    return max(a / 10 ** 0.5, lo), min(b * 10 ** 0.5, hi)
 
 
 def fig_wgrad_std(panels: Sequence[tuple[str, np.ndarray, np.ndarray]], *, title: str,
