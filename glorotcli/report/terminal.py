@@ -101,20 +101,21 @@ def summary_table(runs: Sequence[RunData]) -> Table:
 
 
 def layer_charts(run: RunData, width: int = CHART_WIDTH) -> Table:
-    """Activation mean, std and 98th percentile per layer over training, one row per layer."""
+    """Activation mean, std and 98th percentile per layer over training, one row per layer;
+    each chart ``width // 2`` characters (at least 6)."""
     e, mean = series.layer_stat(run, "act", "mean")
     _, std = series.layer_stat(run, "act", "std")
     _, p98 = series.layer_stat(run, "act", "p98")
     t = Table(title=f"{run.path.name}: activations over training\n(epochs {e[0]:.2f} to "
                     f"{e[-1]:.2f}, {len(e)} probes)", title_justify="left", header_style="bold")
-    t.add_column("layer")
+    t.add_column("layer", no_wrap=True, min_width=2)
     for name in ("mean", "std", "p98"):
         t.add_column(name, no_wrap=True)
     scales = {}
     for name, v in (("mean", mean), ("std", std), ("p98", p98)):
         finite = v[np.isfinite(v)]
         scales[name] = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    w = max(8, width // 2)
+    w = max(6, width // 2)
     for j in range(mean.shape[1]):
         cells = []
         for name, v in (("mean", mean), ("std", std), ("p98", p98)):
@@ -141,8 +142,8 @@ def hist_table(run: RunData, q: str, width: int = CHART_WIDTH) -> Table:
     e = next(iter(snaps.values())).edges
     t = Table(title=f"{run.path.name}: {QUANTITY_NAMES[q]} histograms on "
                     f"[{e[0]:+.3g}, {e[-1]:+.3g}]", title_justify="left", header_style="bold")
-    t.add_column("layer")
-    t.add_column("step", justify="right")
+    t.add_column("layer", no_wrap=True, min_width=2)
+    t.add_column("step", justify="right", no_wrap=True)
     t.add_column("histogram", no_wrap=True)
     t.add_column("std", justify="right", no_wrap=True)
     L = next(iter(snaps.values())).density.shape[0]
@@ -214,15 +215,18 @@ def table1_table(runs: Sequence[RunData]) -> Table:
 def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str = "",
            console_width: int | None = None) -> Group:
     """The whole terminal report for ``runs``; charts are at most ``width`` characters and
-    narrowed to fit ``console_width``."""
+    narrowed to fit ``console_width`` (the tables around them take about 50 columns beside a
+    histogram and 45 beside the three sparklines of the activation charts)."""
+    spark = width
     if console_width:
-        width = max(12, min(width, console_width - 34))
+        spark = max(12, min(width, 2 * ((console_width - 45) // 3)))
+        width = max(12, min(width, console_width - 50))
     parts: list = [Text(follow_note, style="dim")] if follow_note else []
     parts.append(summary_table(runs))
     for r in runs:
         sections: list = []
         missing: list[str] = []
-        makers = [lambda r=r: layer_charts(r, width)]
+        makers = [lambda r=r: layer_charts(r, spark)]
         makers += [lambda r=r, q=q: hist_table(r, q, width) for q in ("act", "bgrad", "wgrad")]
         makers += [lambda r=r: jacobian_table(r)]
         for make in makers:
