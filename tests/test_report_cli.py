@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 import h5py
 import pytest
 from test_report_fixtures import make_run
+
+from glorotcli.stats.runlog import read_run
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +176,20 @@ def test_skip_note_names_the_missing_init(run_cli, tmp_path, two_runs):
     assert "fig03_tanh_activations: skipped (no tanh run with the standard init)" in err
     assert "fig04_activation_hist_end: skipped (no tanh or softsign run with the standard " \
            "init" in err
+
+
+@pytest.mark.parametrize("width", [72, 80, 100, 160])
+def test_terminal_report_fits_the_console_without_cutting_anything(tmp_path, width):
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from glorotcli.report import terminal
+
+    runs = [read_run(make_run(tmp_path / f"{a}.h5", activation=a, steps=(0, 100, 20000, 100000)))
+            for a in ("tanh", "sigmoid")]
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(terminal.render(runs, console_width=width))
+    lines = console.export_text().splitlines()
+    assert max(cell_len(line) for line in lines) <= width
+    assert not [line for line in lines if "…" in line]
+    assert sum(line.lstrip("│ ").startswith("L1 ") for line in lines) >= 2  # layer names kept
