@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from glorotcli.errors import GlorotError
+from glorotcli.nn.threads import foreign_environment
 
 IMPLS = ("glorot", "numpy", "torch")
 
@@ -181,8 +182,11 @@ class _Worker:
         self.impl = impl
         cmd = [sys.executable, "-m", "glorotcli.bench", "--worker", impl,
                json.dumps(asdict(settings))]
+        # Every worker starts from the user's environment: the reference implementations must
+        # not inherit glorot's OpenMP wait settings (the glorot worker sets its own on import).
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+                                     stderr=subprocess.PIPE, text=True, bufsize=1,
+                                     env=foreign_environment())
         self.hello = self._read()
 
     def _read(self) -> dict:

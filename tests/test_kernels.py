@@ -127,11 +127,12 @@ def test_same_seed_and_threads_give_bit_identical_weights(path):
         assert np.array_equal(a, b)
 
 
-def test_fused_path_does_not_depend_on_the_thread_count():
+@pytest.mark.parametrize("B", [1, 2, 3, 10])  # both forward loops (one row / four per pass)
+def test_fused_path_does_not_depend_on_the_thread_count(B):
     nets = []
     for threads in (1, 2):
         net = _net("softsign", np.float32, sizes=(64, 48, 48, 5))
-        _train(net, _batches(10, 10, net.sizes, np.float32), 0.1, "nll", "fused", threads)
+        _train(net, _batches(10, B, net.sizes, np.float32), 0.1, "nll", "fused", threads)
         nets.append(net)
     for a, b in zip(nets[0].W, nets[1].W, strict=True):
         assert np.array_equal(a, b)

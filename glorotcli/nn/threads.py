@@ -38,10 +38,24 @@ from collections.abc import Iterator
 #: Spin iterations of an idle OpenMP worker before it sleeps (libgomp; about 30 microseconds).
 SPIN_COUNT = 3000
 
+#: The variables this module put in the environment (none when the user set either).
+SET_HERE: dict[str, str] = {}
+
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     # before Numba's OpenMP pool starts: libgomp reads them once, when it is loaded
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
+    SET_HERE = {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": str(SPIN_COUNT)}
+    os.environ.update(SET_HERE)
+
+
+def foreign_environment() -> dict[str, str]:
+    """``os.environ`` without the settings this module added: for child processes that run
+    other programs (the benchmark's NumPy and PyTorch workers), which should meet the
+    environment the user gave, not glorot's choices."""
+    env = dict(os.environ)
+    for k, v in SET_HERE.items():
+        if env.get(k) == v:
+            del env[k]
+    return env
 
 import numba  # noqa: E402
 
