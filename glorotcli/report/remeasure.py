@@ -5,7 +5,7 @@ enough for the gradients' growth during training. At initialization some layers'
 far narrower than one of those bins: a sigmoid net's back-propagated gradients have stds of
 1e-5 (layer 1) to 4e-3 (layer 4), against bins 2e-3 wide, so three layers drew as one identical
 spike. The run file also stores the initial weights and the probe examples, so Figs. 7 and 8 are
-drawn from one more ``probes.measure`` of the initial net, on edges fitted to the layers' stds:
+drawn from new ``probes.measure`` calls on the initial net, with edges fitted to the layers' stds:
 
 - the layers' spreads within ``LOG_SPREAD`` (tanh, softsign: 2-20x): values on a linear axis
   from -4 to +4 stds of the widest layer, each layer with its own bins, 4 per std of that
@@ -14,7 +14,8 @@ drawn from one more ``probes.measure`` of the initial net, on edges fitted to th
   (the two signs folded together; gradients at initialization are symmetric about 0), density
   per decade, so each layer is a bump at its own scale.
 
-Reading the file and one measurement take well under a second at the paper's size.
+One measurement gives the stds, then one more per distinct number of bins (at most one per
+layer); each takes about 0.1 s at the paper's size.
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ class FittedHist:
     """Histograms of one gradient quantity at initialization, one row per hidden layer.
 
     ``centers[j]`` and ``density[j]`` are layer j's bin centres and density (layers may have
-    different bins). ``log`` False: centres are values and the density integrates to 1 over
-    them. ``log`` True: centres are magnitudes |g| (geometric bin centres, for a log axis) and
-    the density is per decade of |g|. ``std`` (L,) are the exact stds, ``spread`` their largest
-    over smallest ratio, ``outside`` (L,) the fraction of values beyond the edges (log: also
-    those below the smallest magnitude, e.g. exact zeros).
+    different bins). ``log`` False: centres are values, and the density integrates over them to
+    the fraction of values on the axis (1 - ``outside``). ``log`` True: centres are magnitudes
+    |g| (geometric bin centres, for a log axis) and the density is per decade of |g|. ``std``
+    (L,) are the exact stds, ``spread`` their largest over smallest ratio, ``outside`` (L,) the
+    fraction of values beyond the edges (log: also those below the smallest magnitude, e.g.
+    exact zeros).
     """
 
     q: str
