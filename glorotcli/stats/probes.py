@@ -340,7 +340,8 @@ def _measure(net, x, y, cost, lr, edges, gradients, threads) -> ProbeResult:
         n_in, n_out = z.shape[1], gj.shape[1]
         n_all = E * n_in * n_out
         # Exact moments of all per-example entries z_el * g_ek.
-        zs, zq, gs, gq = _row_moments(z, gj)
+        zs, zq = _row_moments(z)
+        gs, gq = _row_moments(gj)
         mean = float(np.dot(zs, gs)) / n_all
         m2 = float(np.dot(zq, gq)) / n_all
         std = math.sqrt(max(m2 - mean * mean, 0.0)) if math.isfinite(m2) else math.nan
@@ -736,31 +737,21 @@ def _wgrad_values(z, g, n_sample, key):
 
 
 @numba.njit(cache=True, fastmath=True)
-def _row_moments(z, g):
-    """Per example: sum and sum of squares of z's row and of g's row (float64)."""
-    E = z.shape[0]
-    zs = np.zeros(E)
-    zq = np.zeros(E)
-    gs = np.zeros(E)
-    gq = np.zeros(E)
-    for e in range(E):
-        a = 0.0
-        b = 0.0
-        for t in range(z.shape[1]):
-            x = np.float64(z[e, t])
-            a += x
-            b += x * x
-        zs[e] = a
-        zq[e] = b
-        a = 0.0
-        b = 0.0
-        for t in range(g.shape[1]):
-            x = np.float64(g[e, t])
-            a += x
-            b += x * x
-        gs[e] = a
-        gq[e] = b
-    return zs, zq, gs, gq
+def _row_moments(a):
+    """Per row of a 2-D array: the sum and the sum of squares (float64)."""
+    n = a.shape[0]
+    sums = np.zeros(n)
+    sumsq = np.zeros(n)
+    for e in range(n):
+        s1 = 0.0
+        s2 = 0.0
+        for t in range(a.shape[1]):
+            x = np.float64(a[e, t])
+            s1 += x
+            s2 += x * x
+        sums[e] = s1
+        sumsq[e] = s2
+    return sums, sumsq
 
 
 @numba.njit(cache=True, fastmath=True)
