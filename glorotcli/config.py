@@ -20,6 +20,9 @@ DTYPES = ("float32", "float64")
 INPUT_SCALES = ("0,1", "-1,1")
 UPDATES_PER_EPOCH_ONLINE = 20_000
 """The paper's "epoch" on infinite Shapeset: 20k minibatch updates (paper.md A3)."""
+PAPER_UPDATES = 2_500_000
+"""Length of the paper's training curves (Figs. 11-12 run to 2.5e7 examples in minibatches of
+10), the budget Table 1 is compared at."""
 
 # Flag that sets each field, for messages.
 FLAGS = {

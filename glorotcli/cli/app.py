@@ -50,7 +50,7 @@ def _register() -> None:
     """Import the command modules; each adds its commands to ``app``."""
     import importlib
 
-    for name in ("gen", "data", "train", "report", "bench"):
+    for name in ("gen", "data", "train", "sweep", "report", "bench"):
         importlib.import_module(f"glorotcli.cli.{name}")
 
 

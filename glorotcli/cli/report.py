@@ -23,13 +23,18 @@ REPORT_HELP = (
     "Examples:\n\n"
     "  glorot report runs/tanh.h5 runs/tanhN.h5\n\n"
     "  glorot report runs/*.h5 --png figs/\n\n"
-    "  glorot report runs/tanhN.h5 --follow --interval 2"
+    "  glorot report runs/tanhN.h5 --follow --interval 2\n\n"
+    "A sweep folder (glorot sweep -o DIR) gives its learning-rate selection and Table 1 from "
+    "it (test error at the best validation step of each network's selected rate, the budget "
+    "in the title); --png draws the selected runs' figures:\n\n"
+    "  glorot report runs/quick --png figs/"
 )
 
 
 @app.command("report", help=REPORT_HELP)
 def report(
-    run_names: list[str] = typer.Argument(..., help="Run files written by glorot train.",
+    run_names: list[str] = typer.Argument(..., help="Run files written by glorot train, or "
+                                               "one sweep folder (glorot sweep -o DIR).",
                                           show_default=False, metavar="RUN"),
     png: Path | None = typer.Option(None, "--png", metavar="DIR",
                                     help="Write one PNG per paper figure the runs support into "
@@ -51,6 +56,11 @@ def report(
         raise GlorotError("a run file name is empty (did the command inside \"$(...)\" "
                           "fail?)")
     runs = [Path(name) for name in run_names]
+    if any(p.is_dir() for p in runs):
+        if len(runs) > 1 or follow:
+            raise GlorotError("give one sweep folder alone (without --follow), or run files")
+        _sweep_report(runs[0], png=png, pdf=pdf, force=force, as_json=as_json)
+        return
     if follow and (png is not None or as_json):
         raise GlorotError("--follow draws in the terminal; use it without --png and --json")
     if pdf and png is None:
@@ -76,6 +86,41 @@ def report(
         print_json(terminal.report_json(data))
         return
     stdout.print(terminal.render(data, width, console_width=stdout.width))
+
+
+def _sweep_report(folder: Path, *, png: Path | None, pdf: bool, force: bool,
+                  as_json: bool) -> None:
+    """``glorot report DIR`` for a sweep folder: the selection, Table 1 from it, and the
+    figures of the selected runs."""
+    from glorotcli.report import figures, series, terminal
+    from glorotcli.run.sweep import read_summary
+
+    if pdf and png is None:
+        raise GlorotError("--pdf needs --png DIR")
+    summary = read_summary(folder)
+    names = [n["selected"] for n in summary.get("networks", []) if n.get("selected")]
+    selected = dict(zip(names, series.load_runs([folder / f"{n}.h5" for n in names]),
+                        strict=True))
+    tab = series.table1_from_sweep(summary, selected)
+    if png is not None:
+        if not selected:
+            raise GlorotError(f"{folder}: no network has a selected run yet")
+        formats = ("png", "pdf") if pdf else ("png",)
+        written, notes = figures.write_figures(list(selected.values()), png, force=force,
+                                               formats=formats, table1=tab)
+        for note in notes:
+            stderr.print(f"glorot: {note}", markup=False, highlight=False, soft_wrap=True)
+        if as_json:
+            print_json({"written": [str(p) for p in written], "notes": notes})
+            return
+        for path in written:
+            print_path(path)
+        return
+    if as_json:
+        print_json({"folder": str(folder), "selection": summary.get("selection"),
+                    "networks": summary.get("networks", []), "table1": tab.to_json()})
+        return
+    stdout.print(terminal.render_sweep(summary, tab))
 
 
 def _follow(paths: list[Path], interval: float, width: int) -> None:

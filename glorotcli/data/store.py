@@ -47,7 +47,8 @@ class Split:
 @dataclass
 class Dataset:
     """A dataset file's contents, validated. ``splits`` holds the splits that were loaded;
-    ``present`` names every split the file has, loaded or not."""
+    ``present`` names every split the file has, loaded or not, and ``sizes`` their number of
+    examples."""
 
     path: Path
     kind: str
@@ -58,6 +59,7 @@ class Dataset:
     sources: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     present: tuple[str, ...] = ()
+    sizes: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:
@@ -281,7 +283,8 @@ def read_dataset(path: str | os.PathLike, splits: tuple[str, ...] | None = None)
             loaded[name] = Split(xa, ya)
         return Dataset(path=path, kind=kind, image_shape=shape, class_names=class_names,
                        splits=loaded, params=params, sources=sources, format_version=version,
-                       present=tuple(present))
+                       present=tuple(present),
+                       sizes={s: int(f[s]["y"].shape[0]) for s in present if "y" in f[s]})
 
 
 def dataset_info(path: str | os.PathLike) -> dict:

@@ -44,6 +44,9 @@ from glorotcli.stats.runlog import RunWriter, read_checkpoint, read_run
 STREAMS = ("init", "order", "online", "valid", "test")
 EVAL_BATCH = 1000
 REPORT_SECONDS = 0.25  # least time between two progress reports
+BLOWUP_FACTOR = 100.0
+"""A run has diverged when a minibatch's training loss exceeds this many times the loss of the
+first update (or is not finite): e.g. tanh at --lr 1e6 reaches 1e7 while staying finite."""
 
 
 # ------------------------------------------------------------------------------ data ----
@@ -335,7 +338,7 @@ def _first_bad_layer(net: mlp.MLP, x: np.ndarray | None) -> str:
                 return f"first non-finite pre-activations in {name(i)}"
         if not np.isfinite(fwd.p).all():
             return "non-finite softmax output"
-    return "weights still finite (overflow in the cost)"
+    return "weights and pre-activations still finite"
 
 
 class _Trainer:
@@ -359,7 +362,9 @@ class _Trainer:
         self.last_valid = float(state.get("last_valid", math.nan))
         self.last_test = float(state.get("last_test", math.nan))
         self.last_loss = float(state.get("last_loss", math.nan))
+        self.first_loss = float(state.get("first_loss", math.nan))
         self.best = dict(state.get("best", {"valid": math.nan, "step": None, "test": math.nan}))
+        self.fresh = not state  # a new run, not one resumed from a checkpoint
         self.t0 = time.monotonic()
         self.stop = _StopFlag()
         self.probe_at = set(schedule_steps(config.probe_every, self.total).tolist()) \
@@ -384,6 +389,7 @@ class _Trainer:
                 "probe_seconds": self.probe_s, "jacobian_seconds": self.jac_s,
                 "eval_seconds": self.eval_s, "last_valid": self.last_valid,
                 "last_test": self.last_test, "last_loss": self.last_loss, "best": self.best,
+                "first_loss": self.first_loss,
                 "examples_seen": self.step * self.cfg.batch_size,
                 "param_sums": _param_sums(self.net.W, self.net.b)}
 
@@ -506,9 +512,9 @@ class _Trainer:
         source = self.data.source_at(self.step * B)
         self.last_ckpt = time.monotonic()
         self._last_report = 0.0
-        if self.step == 0:
+        if self.fresh:
             self.measure_now(first=True)
-            self.w.flush()
+            self.checkpoint()  # the initial state: a run killed at any moment can resume
         t_start, s_start = time.monotonic(), self.step
         self.report(t_start, s_start, force=True)
         lr, dtype, scale, step = cfg.lr, self.dtype, cfg.input_scale, self.sgd.step
@@ -524,6 +530,13 @@ class _Trainer:
             self.step += 1
             if not math.isfinite(loss):
                 self._diverged(f"the training loss is {loss}", x)
+            if not loss <= BLOWUP_FACTOR * self.first_loss:  # also true when first_loss is NaN
+                if math.isnan(self.first_loss):
+                    self.first_loss = loss
+                else:
+                    self._diverged(f"the training loss is {loss:.3g}, more than "
+                                   f"{BLOWUP_FACTOR:g} times the first update's "
+                                   f"{self.first_loss:.3g}", x)
             self.loss_sum += loss
             self.loss_n += 1
             self.measure_now(first=False)
@@ -629,11 +642,13 @@ def load_config(path: str | Path) -> TrainConfig:
 
 
 def resume(path: str | Path, config: TrainConfig | None = None, *,
-           data: TrainData | None = None, progress: Progress = no_progress) -> TrainResult:
+           data: TrainData | None = None, progress: Progress = no_progress,
+           take_over: bool = False) -> TrainResult:
     """Continue the run in ``path`` from its last checkpoint, appending to the same file.
 
     ``config`` may differ from the stored settings only in where the data lives, the length
     (``steps``/``epochs``), ``threads`` and the checkpoint interval; the CLI enforces that.
+    ``take_over``: see ``RunWriter.resume`` (used by sweeps on a cluster).
     """
     path = Path(path)
     stored = load_config(path)
@@ -659,7 +674,8 @@ def resume(path: str | Path, config: TrainConfig | None = None, *,
                           f"writing it); the run cannot be resumed")
     with _threads(config.threads) as threads:
         writer = RunWriter.resume(path, update_attrs={
-            "config": config.to_json(), "threads": threads, "total_steps": total})
+            "config": config.to_json(), "threads": threads, "total_steps": total},
+            take_over=take_over)
         try:
             ck = writer.read_checkpoint()
             net = mlp.MLP(sizes, config.activation, [np.ascontiguousarray(w) for w in ck.W],

@@ -357,7 +357,8 @@ def fig_jacobian(first: Sequence[tuple[str, np.ndarray, float]],
 
 
 def fig_table1(tab: series.Table1, *, title: str, source: str = "") -> Figure:
-    """Table 1 as an image: measured / paper test error (%) per configuration and data set."""
+    """Table 1 as an image: measured / paper test error (%) per configuration and data set,
+    with the budget (updates, share of the paper's) in the title and column headers."""
     rows, cols = tab.rows, tab.cols
     fig = Figure(figsize=(8.0, 1.6 + 0.38 * len(rows)), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
@@ -371,18 +372,19 @@ def fig_table1(tab: series.Table1, *, title: str, source: str = "") -> Figure:
             m = series.fmt(cell.mean)
             if len(cell.measured) > 1:
                 m += f" (n={len(cell.measured)})"
-            line.append(f"{m} / {series.fmt(cell.paper)}")
+            lr = "" if cell.lr is None else f"  (lr {cell.lr:g})"
+            line.append(f"{m} / {series.fmt(cell.paper)}{lr}")
             cl.append("#e6f0ff" if cell.measured else "white")
         text.append(line)
         colors.append(cl)
     t = ax.table(cellText=text, rowLabels=rows, cellColours=colors,
-                 colLabels=[paper.DATASET_LABELS.get(c, c) for c in cols], loc="center",
+                 colLabels=[tab.column_label(c) for c in cols], loc="center",
                  cellLoc="center")
     t.auto_set_font_size(False)
     t.set_fontsize(9)
     t.scale(1, 1.4)
-    ax.set_title("cells: measured / paper (Table 1); shaded = measured here; '-' = none",
-                 fontsize=8, color="0.3")
+    ax.set_title(f"cells: measured / paper (Table 1); measured = {tab.measure}; shaded = "
+                 f"measured here; '-' = none", fontsize=8, color="0.3", wrap=True)
     return _finish(fig, title, source)
 
 
@@ -482,8 +484,10 @@ def _act_ylim(activation: str) -> tuple[float, float]:
     return (0.0, 1.0) if activation == "sigmoid" else (-1.0, 1.0)
 
 
-def plan(runs: Sequence[RunData]) -> tuple[list[Planned], list[str]]:
-    """Every paper figure the runs can support, and a one-line note per figure they cannot."""
+def plan(runs: Sequence[RunData], table1: series.Table1 | None = None
+         ) -> tuple[list[Planned], list[str]]:
+    """Every paper figure the runs can support, and a one-line note per figure they cannot.
+    ``table1``: the Table 1 to draw (a sweep's selection) instead of the runs' final errors."""
     out: list[Planned] = []
     skipped: list[str] = []
 
@@ -619,9 +623,12 @@ def plan(runs: Sequence[RunData]) -> tuple[list[Planned], list[str]]:
         skipped.append("jacobian_sv: skipped (no run with Jacobian singular values)")
 
     if with_err:
-        out.append(Planned("table1", with_err, lambda rs=tuple(with_err): fig_table1(
-            series.table1(rs), title="Table 1: test error (%), measured here / paper",
-            source=series.source_note(rs))))
+        def fig_t1(rs=tuple(with_err)):
+            tab = table1 if table1 is not None else series.table1(rs)
+            note = tab.budget_note()
+            return fig_table1(tab, title="Table 1: test error (%), measured here / paper"
+                              + (f",\n{note}" if note else ""), source=series.source_note(rs))
+        out.append(Planned("table1", with_err, fig_t1))
     else:
         skipped.append("table1: skipped (no run with a test error)")
     return out, skipped
@@ -693,15 +700,15 @@ def save(fig: Figure, path: str | os.PathLike, *, force: bool = False) -> Path:
 
 
 def write_figures(runs: Sequence[RunData], outdir: str | os.PathLike, *, force: bool = False,
-                  formats: Sequence[str] = ("png",), progress=None
-                  ) -> tuple[list[Path], list[str]]:
+                  formats: Sequence[str] = ("png",), progress=None,
+                  table1: series.Table1 | None = None) -> tuple[list[Path], list[str]]:
     """Write every figure ``runs`` support into ``outdir`` (created if missing) as
     ``NAME.png`` (and ``.pdf``). Refuses, before writing anything, to overwrite an existing
     file unless ``force``. Returns (written paths, notes on skipped figures)."""
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise GlorotError(f"{outdir}: exists and is not a folder")
-    planned, notes = plan(runs)
+    planned, notes = plan(runs, table1)
     targets = [outdir / f"{p.name}.{ext}" for p in planned for ext in formats]
     clash = [t for t in targets if t.exists()]
     if clash and not force:

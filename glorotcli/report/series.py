@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glorotcli.config import PAPER_UPDATES
 from glorotcli.report import paper
 from glorotcli.stats.runlog import RunData, read_run
 
@@ -297,6 +298,8 @@ class Cell:
     measured: list[float] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)
     paper: float | None = None
+    lr: float | None = None
+    """The selected learning rate (Table 1 from a sweep), else None."""
 
     @property
     def mean(self) -> float | None:
@@ -309,13 +312,44 @@ class Table1:
     cols: list[str]
     cells: dict[tuple[str, str], Cell]
     unplaced: list[str]
+    budget: dict[str, int] = field(default_factory=dict)
+    """Most updates of any run placed in each column (the budget the table is measured at)."""
+    measure: str = "final test error"
+
+    def column_label(self, col: str) -> str:
+        """"MNIST" or, with a budget, "MNIST, 60,000 updates (2.4 %)"."""
+        label = paper.DATASET_LABELS.get(col, col)
+        steps = self.budget.get(col)
+        if not steps:
+            return label
+        share = 100 * steps / PAPER_UPDATES
+        return f"{label}, {steps:,} updates ({share:.2g} %)"
+
+    def budget_note(self) -> str:
+        """"after 60,000 updates on MNIST and 20,000 on Shapeset-3x2 (2.4 % and 0.8 % of the
+        paper's 2.5 M)", or "" when no column has a budget."""
+        cols = [c for c in self.cols if self.budget.get(c)]
+        if not cols:
+            return ""
+        steps = [self.budget[c] for c in cols]
+        if all(s >= PAPER_UPDATES for s in steps):
+            return f"after the paper's {PAPER_UPDATES / 1e6:g} M updates"
+        parts = " and ".join(f"{s:,} updates on {paper.DATASET_LABELS.get(c, c)}"
+                             for s, c in zip(steps, cols, strict=True))
+        shares = " and ".join(f"{100 * s / PAPER_UPDATES:.2g} %" for s in steps)
+        return f"after {parts} ({shares} of the paper's {PAPER_UPDATES / 1e6:g} M)"
 
     def to_json(self) -> dict:
         return {
+            "measure": self.measure,
             "rows": self.rows,
             "columns": [paper.DATASET_LABELS.get(c, c) for c in self.cols],
+            "budget_updates": {paper.DATASET_LABELS.get(c, c): v for c, v in
+                               self.budget.items()},
+            "paper_updates": PAPER_UPDATES,
             "cells": [{"row": r, "column": paper.DATASET_LABELS.get(c, c), "measured": cell.mean,
-                       "measured_each": cell.measured, "runs": cell.runs, "paper": cell.paper}
+                       "measured_each": cell.measured, "runs": cell.runs, "paper": cell.paper,
+                       "lr": cell.lr}
                       for (r, c), cell in self.cells.items()],
             "unplaced": self.unplaced,
         }
@@ -340,6 +374,7 @@ def table1(runs: Sequence[RunData]) -> Table1:
         for kind in cols:
             cells[(paper.row_label(a, i), kind)] = Cell(paper=vals.get(kind))
     unplaced = []
+    budget: dict[str, int] = {}
     for run in runs:
         key = table1_key(run)
         err = final_test_error(run)
@@ -355,8 +390,40 @@ def table1(runs: Sequence[RunData]) -> Table1:
         cell = cells.setdefault((row, kind), Cell())
         cell.measured.append(err)
         cell.runs.append(run.path.name)
+        budget[kind] = max(budget.get(kind, 0), _last_step(run))
     ordered = {(r, c): cells.get((r, c), Cell()) for r in rows for c in cols}
-    return Table1(rows=rows, cols=cols, cells=ordered, unplaced=unplaced)
+    return Table1(rows=rows, cols=cols, cells=ordered, unplaced=unplaced, budget=budget)
+
+
+def _last_step(run: RunData) -> int:
+    step = run.log.get("step", np.zeros(0))
+    return int(step[-1]) if len(step) else 0
+
+
+def table1_from_sweep(summary: dict, runs: dict[str, RunData]) -> Table1:
+    """Table 1 from a sweep's learning-rate selection (``glorotcli.run.sweep``): each cell is
+    the selected run's test error at its best validation step, with the selected rate.
+    ``runs`` maps run names to the selected runs' data (for their data-set kind)."""
+    tab = table1([])
+    tab.measure = "test error at the best validation step, learning rate selected on validation"
+    for net in summary.get("networks", []):
+        name = net.get("selected")
+        if name is None or name not in runs or net.get("test_error") is None:
+            tab.unplaced.append(f"{net.get('network')}: {net.get('reason')}")
+            continue
+        run = runs[name]
+        row, kind = table1_key(run)
+        if row not in tab.rows:
+            tab.rows.append(row)
+        if kind not in tab.cols:
+            tab.cols.append(kind)
+        cell = tab.cells.setdefault((row, kind), Cell())
+        cell.measured.append(100.0 * float(net["test_error"]))
+        cell.runs.append(run.path.name)
+        cell.lr = net.get("lr")
+        tab.budget[kind] = max(tab.budget.get(kind, 0), int(net.get("steps") or 0))
+    tab.cells = {(r, c): tab.cells.get((r, c), Cell()) for r in tab.rows for c in tab.cols}
+    return tab
 
 
 def fmt(v: float | None, digits: int = 2) -> str:

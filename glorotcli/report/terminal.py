@@ -188,13 +188,14 @@ def jacobian_table(run: RunData) -> Table:
     return t
 
 
-def table1_table(runs: Sequence[RunData]) -> Table:
-    tab = series.table1(runs)
-    t = Table(title="Table 1: test error %, measured / paper",
+def table1_table(tab: series.Table1) -> Table:
+    """Table 1: measured / paper per cell; the budget in the title and the column headers."""
+    note = tab.budget_note()
+    t = Table(title="Table 1: test error %, measured / paper" + (f", {note}" if note else ""),
               title_justify="left", header_style="bold")
     t.add_column("")
     for c in tab.cols:
-        t.add_column(paper.DATASET_LABELS.get(c, c), justify="right")
+        t.add_column(tab.column_label(c), justify="right")
     for r in tab.rows:
         cells = []
         for c in tab.cols:
@@ -204,12 +205,59 @@ def table1_table(runs: Sequence[RunData]) -> Table:
                 m += f" (n={len(cell.measured)})"
             text = Text(m, style="bold" if cell.measured else "dim")
             text.append(f" / {fmt(cell.paper)}", style="dim")
+            if cell.lr is not None:
+                text.append(f" (lr {cell.lr:g})", style="dim")
             cells.append(text)
         t.add_row(r, *cells)
+    captions = [f"measured: {tab.measure}"]
     if tab.unplaced:
-        t.caption = "not placed: " + "; ".join(tab.unplaced)
-        t.caption_justify = "left"
+        captions.append("not placed: " + "; ".join(tab.unplaced))
+    t.caption = "\n".join(captions)
+    t.caption_justify = "left"
     return t
+
+
+def selection_table(summary: dict) -> Table:
+    """A sweep's learning-rate selection: one row per network, one cell per candidate rate
+    (validation / test error % at the best validation step; the selected one starred)."""
+    t = Table(title="Learning-rate selection (validation error %, test error % at the best "
+                    "validation step; * = selected)", title_justify="left",
+              header_style="bold")
+    t.add_column("network")
+    t.add_column("candidates")
+    t.add_column("selected", justify="right")
+    runs = summary.get("runs", {})
+    for net in summary.get("networks", []):
+        parts = Text()
+        for k, name in enumerate(net.get("candidates", [])):
+            c = runs.get(name, {})
+            if k:
+                parts.append("  ")
+            chosen = name == net.get("selected")
+            head = f"{c.get('lr', float('nan')):g}{'*' if chosen else ''}: "
+            if c.get("status") == "finished" and c.get("best_valid_error") is not None:
+                body = (f"{100 * c['best_valid_error']:.2f} / "
+                        f"{fmt(_pct(c.get('test_error_at_best_valid')))}")
+            else:
+                body = {"diverged": "diverged", "missing": "not run"}.get(
+                    c.get("status"), f"{c.get('status')} ({c.get('steps', 0):,} steps)")
+            parts.append(head + body, style="bold" if chosen else (
+                "red" if c.get("status") == "diverged" else ""))
+        sel = "-" if net.get("lr") is None else f"lr {net['lr']:g}"
+        if net.get("selected") and not net.get("complete"):
+            sel += " (provisional)"
+        t.add_row(net.get("network", "?"), parts, sel if net.get("selected") else
+                  Text(net.get("reason", ""), style="yellow"))
+    return t
+
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else 100.0 * v
+
+
+def render_sweep(summary: dict, tab: series.Table1) -> Group:
+    """The terminal report of a sweep folder: the selection and Table 1 from it."""
+    return Group(selection_table(summary), table1_table(tab))
 
 
 def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str = "",
@@ -241,7 +289,7 @@ def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str =
         parts.append(Panel(Group(*sections), title=f"{r.path.name}  ({series.run_label(r)})",
                            title_align="left"))
     if len(runs) > 1:
-        parts.append(table1_table(runs))
+        parts.append(table1_table(series.table1(runs)))
     return Group(*parts)
 
 

@@ -155,7 +155,7 @@ class RunWriter:
             raise GlorotError(f"probe set must be (n, {sizes[0]}) with n labels, got "
                               f"{probe_x.shape} and {probe_y.shape}")
         if path.exists():  # force was given (checked above)
-            pid = _live_writer_pid(path)
+            pid = live_writer_pid(path)
             if pid is not None:
                 raise GlorotError(f"{path}: is being written by glorot train (process {pid}) "
                                   f"right now; stop it first (Ctrl-C) or choose another -o")
@@ -244,12 +244,15 @@ class RunWriter:
 
     @classmethod
     def resume(cls, path: str | os.PathLike, flush_seconds: float = 5.0,
-               update_attrs: Mapping | None = None) -> RunWriter:
+               update_attrs: Mapping | None = None, take_over: bool = False) -> RunWriter:
         """Reopen a run file to continue it from its checkpoint.
 
         Rows logged after the checkpoint are dropped (the resumed run logs them again),
         ``update_attrs`` are written over the root attributes (e.g. a longer ``config``), the
-        status goes back to ``running`` and SWMR is switched on again.
+        status goes back to ``running`` and SWMR is switched on again. ``take_over`` lets a
+        file whose dead writer was on another host be reopened (a sweep on a cluster, whose
+        scheduler resubmits a run only when its worker is gone); on this host the recorded
+        process is always checked.
         """
         path = Path(path)
         _check_run_file(path)
@@ -258,7 +261,7 @@ class RunWriter:
         except OSError as exc:
             if "already open for write" not in str(exc):
                 raise GlorotError(f"{path}: cannot open for writing ({_short(exc)})") from None
-            _clear_dead_writer(path)  # the last writer was killed without closing the file
+            _clear_dead_writer(path, take_over)  # the last writer was killed before closing it
             try:
                 f = h5py.File(path, "r+", libver="latest")
             except OSError as exc2:
@@ -452,7 +455,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _live_writer_pid(path: Path) -> int | None:
+def live_writer_pid(path: Path) -> int | None:
     """The pid of a live process on this host that is writing the run file ``path`` (status
     ``running``), else None (also for files that are not run files)."""
     try:
@@ -469,7 +472,7 @@ def _live_writer_pid(path: Path) -> int | None:
     return int(pid) if int(pid) != os.getpid() and _pid_alive(int(pid)) else None
 
 
-def _clear_dead_writer(path: Path) -> None:
+def _clear_dead_writer(path: Path, take_over: bool = False) -> None:
     """Clear the "open for writing" flags a killed writer left in the superblock (what
     ``h5clear -s`` does), after checking that the writer recorded in ``/writer`` is gone.
 
@@ -482,10 +485,10 @@ def _clear_dead_writer(path: Path) -> None:
     if not pid.isdigit():
         raise GlorotError(f"{path}: is marked as open by a writer, and the file does not say "
                           f"which; if no glorot train is writing it, run `h5clear -s {path}`")
-    if host != socket.gethostname():
+    if host != socket.gethostname() and not take_over:
         raise GlorotError(f"{path}: is being written on host {host} (process {pid}); if that "
                           f"run is dead, run `h5clear -s {path}` and resume again")
-    if int(pid) != os.getpid() and _pid_alive(int(pid)):
+    if host == socket.gethostname() and int(pid) != os.getpid() and _pid_alive(int(pid)):
         raise GlorotError(f"{path}: is still being written by process {pid}; stop it first "
                           f"(Ctrl-C checkpoints it)")
     with open(path, "r+b") as fh:

@@ -1,0 +1,404 @@
+"""``glorot sweep``: a grid of training runs into one folder, with the paper's learning-rate
+selection, on a local process pool or a Dask cluster."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from glorotcli.cli.app import app
+from glorotcli.cli.ui import print_json, print_path, stderr
+from glorotcli.errors import GlorotError, RunFailed
+
+SWEEP_HELP = (
+    "Train a grid of networks into a folder and select each network's learning rate on "
+    "validation, as the paper does (one run file per configuration, named from it, and "
+    "sweep.json with the selection).\n\n"
+    "The grid comes from a recipe (--recipe NAME or FILE.toml; --list-recipes) or from "
+    "repeatable flags: every value of -a, -i, --depth, --width, --batch-size, --lr, --seed, "
+    "--cost is combined with every other. Flags given with a recipe replace the recipe's "
+    "values. Re-running the same command skips finished runs and resumes interrupted ones "
+    "from their last checkpoint; a changed grid adds only the missing runs. A run that "
+    "diverges is recorded and left out of the selection.\n\n"
+    "Runs go to a local pool of --jobs processes (one thread each), or to a Dask cluster with "
+    "--scheduler ADDRESS (pip install 'glorot[dask]'). Prints the folder on stdout.\n\n"
+    "Examples:\n\n"
+    "  glorot sweep --recipe quick --data mnist.h5 -o runs/quick\n\n"
+    "  glorot sweep --online -a tanh -i standard -i normalized --lr 0.01 --lr 0.1 "
+    "--steps 20000 -o runs/tanh\n\n"
+    "  glorot sweep --recipe fig2 -o runs/fig2 && glorot report runs/fig2 --png figs\n\n"
+    "  glorot sweep --recipe paper --data mnist.h5 -o runs/paper --scheduler tcp://head:8786"
+)
+
+_LIST = dict(show_default=False)
+_NET = "Grid (each value of a repeatable flag is combined with every other)"
+_RUN = "Settings of every run (as in glorot train)"
+_WHERE = "Where and how"
+
+
+@app.command("sweep", help=SWEEP_HELP)
+def sweep_cmd(
+    output: Path = typer.Option(None, "-o", "--output", metavar="DIR", show_default=False,
+                                help="Sweep folder (created if missing).", rich_help_panel=_WHERE),
+    recipe: str = typer.Option(None, "--recipe", metavar="NAME|FILE", show_default=False,
+                               help="A shipped recipe (see --list-recipes) or a TOML file.",
+                               rich_help_panel=_WHERE),
+    list_recipes: bool = typer.Option(False, "--list-recipes",
+                                      help="List the shipped recipes and exit.",
+                                      rich_help_panel=_WHERE),
+    data: list[Path] = typer.Option(None, "--data", metavar="FILE", **_LIST,
+                                    help="Dataset file (repeatable). With a recipe, files "
+                                         "provide the dataset kinds it names (mnist, cifar10).",
+                                    rich_help_panel=_NET),
+    online: bool = typer.Option(False, "--online", help="Online Shapeset-3x2 on the data axis.",
+                                rich_help_panel=_NET),
+    skip_data: list[str] = typer.Option(None, "--skip-data", metavar="KIND", **_LIST,
+                                        help="Leave out a recipe's dataset kind (repeatable).",
+                                        rich_help_panel=_NET),
+    activation: list[str] = typer.Option(None, "-a", "--activation", metavar="NAME", **_LIST,
+                                         help="sigmoid, tanh, softsign or relu (repeatable).",
+                                         rich_help_panel=_NET),
+    init: list[str] = typer.Option(None, "-i", "--init", metavar="NAME", **_LIST,
+                                   help="standard, normalized, he or lecun (repeatable).",
+                                   rich_help_panel=_NET),
+    depth: list[int] = typer.Option(None, "--depth", metavar="N", **_LIST,
+                                    help="Hidden layers (repeatable).", rich_help_panel=_NET),
+    width: list[int] = typer.Option(None, "--width", metavar="N", **_LIST,
+                                    help="Units per hidden layer (repeatable).",
+                                    rich_help_panel=_NET),
+    batch_size: list[int] = typer.Option(None, "--batch-size", metavar="N", **_LIST,
+                                         help="Minibatch size (repeatable).",
+                                         rich_help_panel=_NET),
+    lr: list[float] = typer.Option(None, "--lr", metavar="EPS", **_LIST,
+                                   help="Learning-rate candidates (repeatable).",
+                                   rich_help_panel=_NET),
+    seed: list[int] = typer.Option(None, "--seed", metavar="N", **_LIST,
+                                   help="Seeds (repeatable).", rich_help_panel=_NET),
+    cost: list[str] = typer.Option(None, "--cost", metavar="NAME", **_LIST,
+                                   help="nll or quadratic (repeatable).", rich_help_panel=_NET),
+    steps: int = typer.Option(None, "--steps", metavar="N", show_default=False,
+                              help="SGD updates per run.", rich_help_panel=_RUN),
+    epochs: float = typer.Option(None, "--epochs", metavar="E", show_default=False,
+                                 help="Length in epochs instead of --steps.",
+                                 rich_help_panel=_RUN),
+    eval_every: int = typer.Option(None, "--eval-every", metavar="N", show_default=False,
+                                   help="Steps between validation/test evaluations.",
+                                   rich_help_panel=_RUN),
+    eval_size: int = typer.Option(None, "--eval-size", metavar="N", show_default=False,
+                                  help="Evaluate on the first N examples only.",
+                                  rich_help_panel=_RUN),
+    probe_every: str = typer.Option(None, "--probe-every", metavar="WHEN", show_default=False,
+                                    help="Probe schedule: default, N or none.",
+                                    rich_help_panel=_RUN),
+    jacobian_every: str = typer.Option(None, "--jacobian-every", metavar="WHEN",
+                                       show_default=False,
+                                       help="Jacobian schedule: default, N or none.",
+                                       rich_help_panel=_RUN),
+    online_valid_size: int = typer.Option(None, "--online-valid-size", metavar="N",
+                                          show_default=False,
+                                          help="Online validation set size.",
+                                          rich_help_panel=_RUN),
+    online_test_size: int = typer.Option(None, "--online-test-size", metavar="N",
+                                         show_default=False, help="Online test set size.",
+                                         rich_help_panel=_RUN),
+    threads: int = typer.Option(None, "--threads", metavar="N", show_default=False,
+                                help="Threads per run [default: 1].", rich_help_panel=_RUN),
+    jobs: int = typer.Option(None, "--jobs", "-j", metavar="N", show_default=False, min=1,
+                             help="Runs at once on this machine [default: the number of "
+                                  "cores].", rich_help_panel=_WHERE),
+    scheduler: str = typer.Option(None, "--scheduler", metavar="ADDRESS", show_default=False,
+                                  help="Run on this Dask scheduler (tcp://host:8786) instead "
+                                       "of a local pool; the folder must be shared with the "
+                                       "workers.", rich_help_panel=_WHERE),
+    dry_run: bool = typer.Option(False, "--dry-run",
+                                 help="Show the plan and the time estimate, run nothing.",
+                                 rich_help_panel=_WHERE),
+    json_out: bool = typer.Option(False, "--json",
+                                  help="Print the summary (sweep.json) on stdout instead of "
+                                       "the folder.", rich_help_panel=_WHERE),
+    progress: bool = typer.Option(True, "--progress/--no-progress",
+                                  help="Progress display on stderr (plain lines every 30 s "
+                                       "when stderr is not a terminal).",
+                                  rich_help_panel=_WHERE),
+) -> None:
+    from glorotcli.run import grid as gridmod
+    from glorotcli.run import recipes, sweep
+
+    if list_recipes:
+        _print_recipes()
+        return
+    if output is None:
+        raise GlorotError("give the sweep folder with -o DIR")
+    if output.exists() and not output.is_dir():
+        raise GlorotError(f"{output}: exists and is not a folder")
+    overrides = {k: v for k, v in dict(
+        activation=activation, init=init, depth=depth, width=width, batch_size=batch_size,
+        lr=lr, seed=seed, cost=cost, steps=steps, epochs=epochs, eval_every=eval_every,
+        eval_size=eval_size, probe_every=probe_every, jacobian_every=jacobian_every,
+        online_valid_size=online_valid_size, online_test_size=online_test_size,
+        threads=threads).items() if v is not None and v != []}
+    if steps is not None:
+        overrides["epochs"] = None  # --steps replaces a recipe's length, whichever it used
+    elif epochs is not None:
+        overrides["steps"] = None
+    files, kinds = _data_files(data or [])
+    skip = list(skip_data or [])
+    notes: list[str] = []
+    if recipe is not None:
+        rec = recipes.load(recipe)
+        where = f"recipe {rec.name}"
+        for kind in rec.optional_data:
+            if kind not in kinds and kind not in skip and _recipe_uses(rec, kind):
+                skip.append(kind)
+                notes.append(f"no {kind} file given (--data): its runs are left out")
+        blocks = rec.blocks
+        name = rec.name
+        if online and not any("online" in _values(b.get("data")) for b in blocks):
+            raise GlorotError("--online cannot be added to a recipe's data; use a recipe file")
+    else:
+        if not data and not online:
+            raise GlorotError("give --recipe NAME, or the data: --data FILE and/or --online")
+        where, name, rec = "the grid", None, None
+        axis = [str(p) for p in data or []] + (["online"] if online else [])
+        blocks = [{"data": axis, "threads": 1}]
+    overrides.setdefault("threads", 1)
+    if rec is None:
+        blocks = [{**blocks[0], **overrides}]
+        overrides = {}
+    runs = gridmod.expand(blocks, kinds, overrides=_lists_or_scalars(overrides),
+                          skip_data=skip, where=where)
+    output.mkdir(parents=True, exist_ok=True) if not dry_run else None
+    sizes = _data_sizes(runs)
+    plan = sweep.make_plan(runs, output, lambda c: sizes[_data_id(c)]["n_train"]) \
+        if output.is_dir() else _fresh_plan(runs)
+    _print_plan(rec, runs, plan, notes, sizes, jobs, scheduler)
+    if dry_run:
+        return
+    command = ["glorot", "sweep", *sys.argv[2:]] if len(sys.argv) > 1 else []
+    all_runs = sweep.merged_grid(runs, output)
+    t0 = time.monotonic()
+    executor = _executor(jobs, scheduler)
+    display = _Display(progress, n_total=len(runs), n_done=len(plan.done))
+    try:
+        with display:
+            outcomes = sweep.run_sweep(
+                plan.todo, output, executor, n_train=lambda c: sizes[_data_id(c)]["n_train"],
+                on_event=display.event, take_over=scheduler is not None,
+                already_done=len(plan.done))
+    except KeyboardInterrupt:
+        sweep.write_summary(sweep.summarize(all_runs, output, recipe=name, command=command),
+                            output)
+        stderr.print("glorot: sweep interrupted; runs were checkpointed; run the same command "
+                     "again to continue", highlight=False, soft_wrap=True)
+        raise SystemExit(130) from None
+    summary = sweep.summarize(all_runs, output, recipe=name, command=command,
+                              wall_seconds=time.monotonic() - t0)
+    sweep.write_summary(summary, output)
+    failed = [o for o in outcomes if o.status == "failed"]
+    for o in failed:
+        stderr.print(f"glorot: {o.name}: failed: {o.error}", highlight=False, soft_wrap=True,
+                     markup=False)
+    _print_selection(summary)
+    if json_out:
+        print_json(summary)
+    else:
+        print_path(output)
+    if failed:
+        raise RunFailed(f"{len(failed)} of {len(plan.todo)} runs failed (see above); the "
+                        f"others are in {output}")
+
+
+# ----------------------------------------------------------------- helpers ----
+
+def _values(v) -> list:
+    return list(v) if isinstance(v, list | tuple) else [v]
+
+
+def _recipe_uses(rec, kind: str) -> bool:
+    return any(kind in _values(b.get("data")) for b in rec.blocks)
+
+
+def _lists_or_scalars(d: dict) -> dict:
+    return {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in d.items()}
+
+
+def _data_files(paths: list[Path]) -> tuple[list[str], dict[str, str]]:
+    """Check each --data file (header only) and map dataset kind -> file."""
+    from glorotcli.data.store import read_dataset
+
+    kinds: dict[str, str] = {}
+    for p in paths:
+        ds = read_dataset(p, splits=())
+        if "train" not in ds.present:
+            raise GlorotError(f"{p}: has no training split (/train)")
+        kind = "shapeset" if ds.kind.startswith("shapeset") else ds.kind
+        if kind in kinds:
+            raise GlorotError(f"--data: two {kind} files ({kinds[kind]}, {p}); give one")
+        kinds[kind] = str(p)
+    return [str(p) for p in paths], kinds
+
+
+def _data_id(config) -> str:
+    return "online" if config.online else str(config.data)
+
+
+def _data_sizes(runs) -> dict[str, dict]:
+    """Per data source: n_train (None online), n_eval, input size and classes."""
+    from glorotcli.data import shapeset
+    from glorotcli.data.store import read_dataset
+
+    out: dict[str, dict] = {}
+    for r in runs:
+        key = _data_id(r.config)
+        if key in out:
+            continue
+        if r.config.online:
+            out[key] = {"n_train": None, "n_in": shapeset.SIZE ** 2,
+                        "n_out": len(shapeset.CLASS_NAMES),
+                        "n_eval": r.config.online_valid_size + r.config.online_test_size}
+        else:
+            ds = read_dataset(key, splits=())
+            out[key] = {"n_train": ds.sizes.get("train", 0), "n_in": ds.input_size,
+                        "n_out": ds.n_classes,
+                        "n_eval": ds.sizes.get("valid", 0) + ds.sizes.get("test", 0)}
+    return out
+
+
+def _fresh_plan(runs):
+    from glorotcli.run.sweep import Plan
+
+    return Plan(todo=list(runs), actions={r.name: "new" for r in runs})
+
+
+def _executor(jobs: int | None, scheduler: str | None):
+    from glorotcli.run.executors import DaskExecutor, LocalExecutor
+
+    if scheduler is not None:
+        if jobs is not None:
+            raise GlorotError("--jobs is for the local pool; with --scheduler the cluster's "
+                              "workers decide")
+        return DaskExecutor(scheduler)
+    return LocalExecutor(jobs or os.cpu_count() or 1)
+
+
+def _hours(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _print_recipes() -> None:
+    from glorotcli.run import recipes
+
+    for name, path in sorted(recipes.shipped().items()):
+        rec = recipes.load(str(path))
+        typer.echo(f"{name:8s} {rec.description}")
+
+
+def _print_plan(rec, runs, plan, notes, sizes, jobs, scheduler) -> None:
+    from glorotcli.run import sweep
+
+    if rec is not None and rec.note:
+        stderr.print(f"recipe {rec.name}: {rec.note}", highlight=False, soft_wrap=True,
+                     markup=False)
+    for note in notes:
+        stderr.print(f"glorot: {note}", highlight=False, markup=False)
+    todo = plan.todo
+    secs = [sweep.estimate_seconds(r.config, sizes[_data_id(r.config)]["n_in"],
+                                   sizes[_data_id(r.config)]["n_out"],
+                                   sizes[_data_id(r.config)]["n_train"],
+                                   sizes[_data_id(r.config)]["n_eval"]) for r in todo]
+    total = sum(secs)
+    longest = max(secs, default=0.0)
+    n_workers = jobs or (None if scheduler else os.cpu_count() or 1)
+    counts = {}
+    for a in plan.actions.values():
+        counts[a] = counts.get(a, 0) + 1
+    parts = ", ".join(f"{v} {k}" for k, v in counts.items())
+    stderr.print(f"sweep: {len(runs)} runs ({parts}); about {_hours(total)} of one core to "
+                 f"go: ~{_hours(max(total / 2, longest))} on 2 cores, "
+                 f"~{_hours(max(total / 100, longest))} on 100"
+                 + (f", ~{_hours(max(total / n_workers, longest))} with {n_workers} jobs here"
+                    if n_workers and n_workers not in (2, 100) else ""),
+                 highlight=False, soft_wrap=True)
+    if plan.busy:
+        stderr.print(f"glorot: left alone (another process is writing them): "
+                     f"{', '.join(plan.busy)}", highlight=False, soft_wrap=True)
+
+
+def _print_selection(summary: dict) -> None:
+    from glorotcli.run.grid import fmt_lr
+
+    for n in summary["networks"]:
+        if n["selected"] is None:
+            stderr.print(f"  {n['network']}: {n['reason']}", highlight=False, markup=False)
+            continue
+        flag = "" if n["complete"] else " (provisional: " + ", ".join(n["pending"]) + " pending)"
+        stderr.print(f"  {n['network']}: lr {fmt_lr(n['lr'])}, valid "
+                     f"{100 * n['valid_error']:.2f} %, test {100 * n['test_error']:.2f} %"
+                     f"{flag}", highlight=False, markup=False, soft_wrap=True)
+
+
+class _Display:
+    """A rich progress bar over all steps of the sweep on a terminal; otherwise a plain line
+    per run started or ended and a status line every ``PLAIN_SECONDS``."""
+
+    PLAIN_SECONDS = 30.0
+
+    def __init__(self, enabled: bool, n_total: int, n_done: int) -> None:
+        self.enabled = enabled
+        self.terminal = stderr.is_terminal or os.environ.get("GLOROT_PROGRESS") == "1"
+        self.n_total, self.n_done = n_total, n_done
+        self._bar = None
+        self._task = None
+        self._last_plain = 0.0
+
+    def __enter__(self):
+        if self.enabled and self.terminal:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("[bold]sweep"), BarColumn(),
+                                 TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                                 console=stderr, transient=False)
+            self._bar.__enter__()
+            self._task = self._bar.add_task("sweep", total=None, info="starting")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def _line(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(text, highlight=False, markup=False, soft_wrap=True)
+        elif self.enabled:
+            stderr.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False, markup=False,
+                         soft_wrap=True)
+
+    def event(self, e) -> None:
+        if e.kind == "start":
+            self._line(f"started {e.name}")
+        elif e.kind == "retry":
+            self._line(f"restarting {e.name} from its checkpoint ({e.error})")
+        elif e.kind == "end":
+            self._line(f"{e.status} {e.name}" + (f": {e.error}" if e.error else ""))
+        elif e.kind == "tick":
+            left = max(e.steps_total - e.steps_done, 0)
+            rate = e.steps_per_second
+            eta = left / rate if rate and rate > 0 and not math.isnan(rate) else None
+            info = (f"runs {e.done}/{self.n_total} done, {e.running} running, {e.left} "
+                    f"waiting; {rate:,.0f} steps/s; ETA "
+                    f"{_hours(eta) if eta is not None else '?'}")
+            if self._bar is not None:
+                self._bar.update(self._task, completed=e.steps_done,
+                                 total=max(e.steps_total, 1), info=info)
+            elif self.enabled and time.monotonic() - self._last_plain >= self.PLAIN_SECONDS:
+                self._last_plain = time.monotonic()
+                self._line(f"sweep: {info}")

@@ -1,0 +1,231 @@
+"""A sweep's grid: which training configurations it holds, and the name of each run file.
+
+A grid is a union of *blocks*; each block is the Cartesian product of its axes (every setting
+of ``glorot train`` may be an axis: a list of values, or one value). The paper's Table 1 needs
+the union: its five rows (Sigmoid, Tanh, Tanh N, Softsign, Softsign N) are not a product of
+activations and inits, and each data set may have its own budget.
+
+Data on an axis is one of:
+
+- ``"online"``: fresh Shapeset-3x2 every step (``glorot train --online``);
+- a dataset *kind* (``"mnist"``, ``"cifar10"``, ``"shapeset"``): resolved to the ``--data``
+  file of that kind given on the command line (recipes name kinds, not paths);
+- a path to a dataset file.
+
+Names. A run file is named from its configuration alone, never from the grid around it, so a
+changed grid finds the runs it shares with the old one::
+
+    {data}-{activation}-{init}-d{depth}-w{width}-lr{lr}[-b{batch}][-s{seed}][-{cost}]...
+
+``data`` is ``online`` or the dataset file's stem; settings at their defaults are left out
+beyond the first six fields. Settings that ``glorot train --resume`` may change (the length,
+threads, the checkpoint interval, the data file's location) are not in the name: a longer
+budget extends the same run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from glorotcli.config import FLAGS, TrainConfig
+from glorotcli.errors import GlorotError
+
+RESUMABLE = ("data", "steps", "epochs", "threads", "checkpoint_seconds")
+"""Settings a resumed run may change (``glorot train --resume``); they are not in run names."""
+
+DATA_KINDS = ("shapeset", "mnist", "cifar10")
+"""Dataset kinds a recipe may name instead of a file (resolved from the ``--data`` files)."""
+
+ONLINE = "online"
+
+_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+AXES = tuple(k for k in _FIELDS if k not in ("online",))
+"""Keys a grid block may set: every ``TrainConfig`` field (``data`` takes ``"online"`` too)."""
+
+_DEFAULT = TrainConfig()
+# Name parts for settings beyond the six that are always there: (field, prefix or formatter).
+_EXTRA_NAME = (
+    ("batch_size", lambda v: f"b{v}"),
+    ("seed", lambda v: f"s{v}"),
+    ("cost", str),
+    ("dtype", lambda v: "f64" if v == "float64" else str(v)),
+    ("input_scale", lambda v: "pm1" if v == "-1,1" else "in" + re.sub(r"\W", "", str(v))),
+)
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One configuration of a grid: its run-file name (without ``.h5``) and its settings."""
+
+    name: str
+    config: TrainConfig
+
+    @property
+    def network(self) -> tuple:
+        """What the paper selects a learning rate for: everything but the rate and the
+        resumable settings (activation x init x depth x width x data x ...)."""
+        return network_key(self.config, self.data_tag)
+
+    @property
+    def data_tag(self) -> str:
+        return self.name.split("-", 1)[0]
+
+
+def fmt_lr(lr: float) -> str:
+    """A learning rate as it appears in names and tables: ``0.01``, ``0.003``, ``1e-05``."""
+    return f"{lr:g}"
+
+
+def data_tag(config: TrainConfig) -> str:
+    """``online`` or the dataset file's stem, made safe for a file name."""
+    if config.online:
+        return ONLINE
+    stem = Path(str(config.data)).stem
+    return re.sub(r"[^A-Za-z0-9_.]+", "_", stem) or "data"
+
+
+def run_name(config: TrainConfig) -> str:
+    """The run file's name (without ``.h5``) for ``config``; see the module docstring."""
+    parts = [data_tag(config), config.activation, config.init, f"d{config.depth}",
+             f"w{config.width}", f"lr{fmt_lr(config.lr)}"]
+    for key, fmt in _EXTRA_NAME:
+        value = getattr(config, key)
+        if value != getattr(_DEFAULT, key):
+            parts.append(fmt(value))
+    return "-".join(parts)
+
+
+def network_key(config: TrainConfig, tag: str | None = None) -> tuple:
+    """Hashable identity of the network a learning rate is selected for."""
+    d = config.to_dict()
+    for k in (*RESUMABLE, "lr", "online"):
+        d.pop(k, None)
+    return (tag or data_tag(config),) + tuple(sorted(d.items()))
+
+
+def differing_settings(a: TrainConfig, b: TrainConfig) -> list[str]:
+    """Settings (as flags) in which two configurations differ, ignoring the resumable ones."""
+    return [FLAGS.get(k, k) for k in _FIELDS if k not in RESUMABLE
+            and getattr(a, k) != getattr(b, k)]
+
+
+# ------------------------------------------------------------------------ expansion ----
+
+def _as_list(key: str, value, where: str) -> list:
+    values = list(value) if isinstance(value, list | tuple) else [value]
+    if not values:
+        raise GlorotError(f"{where}: {key} is an empty list")
+    return values
+
+
+def _coerce(key: str, value, where: str):
+    """A grid value checked against the type of the ``TrainConfig`` field it sets."""
+    if key == "data":
+        if not isinstance(value, str) or not value:
+            raise GlorotError(f"{where}: data must be 'online', a dataset kind "
+                              f"({', '.join(DATA_KINDS)}) or a file path, got {value!r}")
+        return value
+    default = getattr(_DEFAULT, key)
+    ftype = _FIELDS[key].type
+    if value is None and "None" in str(ftype):
+        return None
+    want_int = (isinstance(default, int) and not isinstance(default, bool)) or \
+        ftype in ("int | None",)
+    want_float = isinstance(default, float) or ftype in ("float | None",)
+    if want_float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if want_int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(default, str) and isinstance(value, str):
+        return value
+    kind = "an integer" if want_int else "a number" if want_float else "a string"
+    raise GlorotError(f"{where}: {key} must be {kind}, got {value!r}")
+
+
+def expand_block(block: Mapping, where: str) -> list[dict]:
+    """The settings dicts of one block: the product of its list-valued axes, in the order the
+    keys appear (the last key varies fastest)."""
+    unknown = sorted(set(block) - set(AXES))
+    if unknown:
+        raise GlorotError(f"{where}: unknown setting {unknown[0]!r} (settings are the long "
+                          f"names of glorot train's options with '_' for '-', e.g. batch_size)")
+    if "data" not in block:
+        raise GlorotError(f"{where}: no data: give data = 'online', a dataset kind or a file")
+    keys = list(block)
+    values = [[_coerce(k, v, where) for v in _as_list(k, block[k], where)] for k in keys]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
+
+
+def resolve_data(value: str, files: Mapping[str, str], where: str) -> dict:
+    """``{"online": True}`` or ``{"data": path}`` for a data axis value; ``files`` maps a
+    dataset kind to the ``--data`` file of that kind."""
+    if value == ONLINE:
+        return {"online": True, "data": None}
+    if value in DATA_KINDS:
+        if value not in files:
+            raise MissingData(value, where)
+        return {"online": False, "data": files[value]}
+    return {"online": False, "data": value}
+
+
+class MissingData(GlorotError):
+    """A recipe names a dataset kind that no ``--data`` file provides."""
+
+    def __init__(self, kind: str, where: str) -> None:
+        hint = {"mnist": "glorot import mnist DIR -o mnist.h5",
+                "cifar10": "glorot import cifar10 DIR -o cifar10.h5",
+                "shapeset": "glorot gen-data shapeset -o shapeset.h5"}[kind]
+        super().__init__(f"{where} needs a {kind} dataset file: make one with `{hint}` and "
+                         f"pass --data FILE (or leave it out with --skip-data {kind})")
+        self.kind = kind
+
+
+def expand(blocks: Sequence[Mapping], files: Mapping[str, str] | None = None, *,
+           overrides: Mapping | None = None, skip_data: Iterable[str] = (),
+           where: str = "grid") -> list[GridRun]:
+    """Every configuration of the union of ``blocks``, each once, in order.
+
+    ``overrides`` replace a key in every block (command-line flags given with a recipe);
+    ``skip_data`` drops blocks whose data is one of those kinds. Raises GlorotError naming the
+    block and key for a bad value or a configuration ``glorot train`` would refuse.
+    """
+    files = dict(files or {})
+    skip = set(skip_data)
+    runs: dict[str, GridRun] = {}
+    for k, block in enumerate(blocks):
+        here = f"{where}, block {k + 1}" if len(blocks) > 1 else where
+        merged = dict(block)
+        merged.update(overrides or {})
+        for combo in expand_block(merged, here):
+            data_value = combo.pop("data")
+            if data_value in skip:
+                continue
+            combo.update(resolve_data(data_value, files, here))
+            try:
+                config = TrainConfig(**combo).validate()
+            except GlorotError as exc:
+                raise GlorotError(f"{here}: {exc}") from None
+            run = GridRun(run_name(config), config)
+            old = runs.get(run.name)
+            if old is not None and old.config != config:
+                diff = differing_settings(old.config, config) or ["--steps/--epochs"]
+                raise GlorotError(f"{here}: two configurations share the run name {run.name} "
+                                  f"but differ in {', '.join(diff)}")
+            runs.setdefault(run.name, run)
+    if not runs:
+        raise GlorotError(f"{where}: the grid is empty")
+    return list(runs.values())
+
+
+def updates_label(steps: int) -> str:
+    """``60,000 updates (2.4 % of the paper's 2.5 M)``."""
+    from glorotcli.config import PAPER_UPDATES
+
+    share = 100 * steps / PAPER_UPDATES
+    pct = f"{share:.2g}" if share < 10 else f"{share:.0f}"
+    return f"{steps:,} updates ({pct} % of the paper's {PAPER_UPDATES / 1e6:g} M)"
