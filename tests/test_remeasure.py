@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import make_data
 from reference import ref_probe_values
 from test_report_fixtures import make_run
-from test_train import make_data
 
 from glorotcli.config import TrainConfig
 from glorotcli.nn import train as core

@@ -8,9 +8,9 @@ import signal
 import h5py
 import numpy as np
 import pytest
+from helpers import make_data
 
 from glorotcli.config import TrainConfig
-from glorotcli.data.store import write_dataset
 from glorotcli.errors import GlorotError, RunFailed
 from glorotcli.nn import train as core
 from glorotcli.nn.mlp import MLP
@@ -19,23 +19,6 @@ from glorotcli.stats.runlog import read_run
 # Timing series and attributes: the only things allowed to differ between identical runs.
 TIMING = {"log/wall_time", "log/probe_seconds", "log/jacobian_seconds", "log/eval_seconds",
           "checkpoint/state"}
-
-
-def make_data(path, n_train=400, d=64, k=3, seed=0):
-    """A small learnable dataset: class c brightens every third pixel starting at c."""
-    rng = np.random.default_rng(seed)
-
-    def split(n):
-        y = rng.integers(0, k, n).astype(np.uint8)
-        x = rng.integers(0, 80, (n, d))
-        x = x + 120 * (np.arange(d)[None, :] % k == y[:, None])
-        return x.astype(np.uint8), y
-
-    side = int(np.sqrt(d))
-    return write_dataset(path, kind="mnist", image_shape=(side, side, 1),
-                         class_names=[f"c{i}" for i in range(k)],
-                         splits={"train": split(n_train), "valid": split(100),
-                                 "test": split(100)})
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_train import make_data
+from helpers import make_data
 
 from glorotcli.nn import train as core
 from glorotcli.stats.runlog import read_run, run_info

@@ -172,7 +172,9 @@ def sweep_cmd(
         overrides = {}
     runs = gridmod.expand(blocks, kinds, overrides=_lists_or_scalars(overrides),
                           skip_data=skip, where=where)
-    output.mkdir(parents=True, exist_ok=True) if not dry_run else None
+    executor = None if dry_run else _executor(jobs, scheduler)  # fails here, before any work
+    if not dry_run:
+        output.mkdir(parents=True, exist_ok=True)
     sizes = _data_sizes(runs)
     plan = sweep.make_plan(runs, output, lambda c: sizes[_data_id(c)]["n_train"]) \
         if output.is_dir() else _fresh_plan(runs)
@@ -182,7 +184,6 @@ def sweep_cmd(
     command = ["glorot", "sweep", *sys.argv[2:]] if len(sys.argv) > 1 else []
     all_runs = sweep.merged_grid(runs, output)
     t0 = time.monotonic()
-    executor = _executor(jobs, scheduler)
     display = _Display(progress, n_total=len(runs), n_done=len(plan.done))
     try:
         with display:
@@ -322,7 +323,7 @@ def _print_plan(rec, runs, plan, notes, sizes, jobs, scheduler) -> None:
     for a in plan.actions.values():
         counts[a] = counts.get(a, 0) + 1
     parts = ", ".join(f"{v} {k}" for k, v in counts.items())
-    stderr.print(f"sweep: {len(runs)} runs ({parts}); about {_hours(total)} of one core to "
+    stderr.print(f"sweep: {len(runs)} run{'s' if len(runs) != 1 else ''} ({parts}); about {_hours(total)} of one core to "
                  f"go: ~{_hours(max(total / 2, longest))} on 2 cores, "
                  f"~{_hours(max(total / 100, longest))} on 100"
                  + (f", ~{_hours(max(total / n_workers, longest))} with {n_workers} jobs here"
@@ -375,10 +376,10 @@ class _Display:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
-    def _line(self, text: str) -> None:
+    def _line(self, text: str, always: bool = False) -> None:
         if self._bar is not None:
             self._bar.console.print(text, highlight=False, markup=False, soft_wrap=True)
-        elif self.enabled:
+        elif self.enabled or always:
             stderr.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False, markup=False,
                          soft_wrap=True)
 
@@ -386,9 +387,10 @@ class _Display:
         if e.kind == "start":
             self._line(f"started {e.name}")
         elif e.kind == "retry":
-            self._line(f"restarting {e.name} from its checkpoint ({e.error})")
+            self._line(f"restarting {e.name} from its checkpoint ({e.error})", always=True)
         elif e.kind == "end":
-            self._line(f"{e.status} {e.name}" + (f": {e.error}" if e.error else ""))
+            self._line(f"{e.status} {e.name}" + (f": {e.error}" if e.error else ""),
+                       always=e.status not in ("finished", "interrupted"))
         elif e.kind == "tick":
             left = max(e.steps_total - e.steps_done, 0)
             rate = e.steps_per_second
