@@ -8,6 +8,7 @@ one line on stderr with exit status 2 (1 for a failed run), never as a traceback
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -77,6 +78,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = command.main(args=argv, prog_name="glorot", standalone_mode=False)
     except GlorotError as exc:
+        if getattr(exc, "hard_exit", False):  # HDF5's state is unsafe: skip interpreter exit
+            typer.echo(f"glorot: error: {exc}", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exc.exit_code)
         error(str(exc), exc.exit_code)
     except BrokenPipeError:  # e.g. `glorot inspect x.h5 --json | head`
         sys.exit(0)

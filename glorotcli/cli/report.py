@@ -140,7 +140,7 @@ def _follow(paths: list[Path], interval: float, width: int) -> None:
             data = series.load_runs(paths)
         except GlorotError as exc:  # e.g. the writer is still creating the file
             return None, Text(f"waiting: {exc}", style="yellow")
-        running = [r.path.name for r in data if r.status == "running"]
+        running = [r.path.name for r in data if r.live_status == "running"]
         note = (f"following {', '.join(running)}: re-drawn every {interval:g} s at "
                 f"{time.strftime('%H:%M:%S')} (Ctrl-C to stop)" if running else "")
         return data, terminal.render(data, width, follow_note=note,
@@ -148,13 +148,18 @@ def _follow(paths: list[Path], interval: float, width: int) -> None:
 
     data, view = snapshot()
     with Live(view, console=stdout, auto_refresh=False, transient=False) as live:
-        while data is None or any(r.status == "running" for r in data):
+        while data is None or any(r.live_status == "running" for r in data):
             time.sleep(interval)
             data, view = snapshot()
             live.update(view, refresh=True)
-    statuses = ", ".join(f"{r.path.name}: {r.status}" for r in data)
+    statuses = ", ".join(f"{r.path.name}: {r.live_status}" for r in data)
     stderr.print(f"glorot: stopped following ({statuses})", markup=False, highlight=False,
                  soft_wrap=True)
+    for r in data:
+        if r.writer_gone:
+            stderr.print(f"glorot: {r.path}: its writer (process {r.writer}) is gone without "
+                         f"closing the file; continue it with: glorot train --resume {r.path}",
+                         markup=False, highlight=False, soft_wrap=True)
 
 
 SURFACE_HELP = (

@@ -323,8 +323,9 @@ def _print_plan(rec, runs, plan, notes, sizes, jobs, scheduler) -> None:
     for a in plan.actions.values():
         counts[a] = counts.get(a, 0) + 1
     parts = ", ".join(f"{v} {k}" for k, v in counts.items())
-    stderr.print(f"sweep: {len(runs)} run{'s' if len(runs) != 1 else ''} ({parts}); about {_hours(total)} of one core to "
-                 f"go: ~{_hours(max(total / 2, longest))} on 2 cores, "
+    plural = "s" if len(runs) != 1 else ""
+    stderr.print(f"sweep: {len(runs)} run{plural} ({parts}); about {_hours(total)} of one core "
+                 f"to go: ~{_hours(max(total / 2, longest))} on 2 cores, "
                  f"~{_hours(max(total / 100, longest))} on 100"
                  + (f", ~{_hours(max(total / n_workers, longest))} with {n_workers} jobs here"
                     if n_workers and n_workers not in (2, 100) else ""),

@@ -141,7 +141,9 @@ def train_cmd(
                else "kept the last checkpoint")
         stderr.print(f"glorot: interrupted; {how}; continue with: glorot train --resume "
                      f"{exc.path}", highlight=False, soft_wrap=True)
-        raise SystemExit(130) from None  # said why; skip main()'s note
+        if json_out and exc.result is not None:
+            print_json(exc.result.to_dict())
+        raise SystemExit(128 + exc.signum) from None  # 130 Ctrl-C, 143 SIGTERM
     except KeyboardInterrupt:
         stderr.print("glorot: interrupted before training started", highlight=False)
         raise SystemExit(130) from None  # said why; skip main()'s note

@@ -24,7 +24,7 @@ import numpy as np
 
 from glorotcli import __version__
 from glorotcli.errors import GlorotError
-from glorotcli.fileio import Checksum, atomic_output, deferred_interrupt
+from glorotcli.fileio import Checksum, deferred_interrupt, hdf5_in_memory
 from glorotcli.progress import Progress
 
 FORMAT = "glorot-dataset"
@@ -106,18 +106,16 @@ def write_dataset(
         if y.shape != (x.shape[0],):
             raise GlorotError(f"{name}/y must have shape ({x.shape[0]},), got {y.shape}")
     path = Path(path)
-    try:
-        with atomic_output(path, force=force) as tmp:
-            _write(tmp, kind, image_shape, class_names, splits, params, sources, progress)
-    except OSError as exc:  # disk full, quota, ...: the temporary file is already removed
-        raise GlorotError(f"{path}: could not be written ({exc})") from None
+    _write(path, force, kind, image_shape, class_names, splits, params, sources, progress)
     return path
 
 
-def _write(tmp, kind, image_shape, class_names, splits, params, sources, progress) -> None:
-    """The body of ``write_dataset``: all attributes, then each split in row blocks."""
+def _write(path, force, kind, image_shape, class_names, splits, params, sources,
+           progress) -> None:
+    """The body of ``write_dataset``: all attributes, then each split in row blocks, built in
+    memory and written at the end (``hdf5_in_memory``: a full disk is one clear error)."""
     d = int(np.prod(image_shape))
-    with deferred_interrupt() as check_interrupt, h5py.File(tmp, "w") as f:
+    with hdf5_in_memory(path, force) as f, deferred_interrupt() as check_interrupt:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = FORMAT_VERSION
         f.attrs["glorot_version"] = __version__
@@ -139,7 +137,7 @@ def _write(tmp, kind, image_shape, class_names, splits, params, sources, progres
                 for start in range(0, len(x), step):
                     stop = min(start + step, len(x))
                     dx[start:stop] = x[start:stop]
-                    check_interrupt()  # Ctrl-C: stop here; atomic_output removes the file
+                    check_interrupt()  # Ctrl-C: stop here; nothing is on disk yet
                     if progress is not None:
                         progress(f"write {name}", stop, len(x))
             g.create_dataset("y", data=np.asarray(y, dtype=np.uint8))

@@ -34,12 +34,12 @@ from pathlib import Path
 import numpy as np
 
 from glorotcli.config import UPDATES_PER_EPOCH_ONLINE, TrainConfig, parse_schedule
-from glorotcli.errors import GlorotError, RunFailed
+from glorotcli.errors import GlorotError, RunFailed, WriteFailed
 from glorotcli.nn import mlp
 from glorotcli.nn.init import init_mlp
 from glorotcli.nn.threads import check_threads, max_threads, use_threads
 from glorotcli.progress import Progress, no_progress
-from glorotcli.stats.runlog import RunWriter, read_checkpoint, read_run
+from glorotcli.stats.runlog import DiskFull, RunWriter, read_checkpoint, read_run
 
 STREAMS = ("init", "order", "online", "valid", "test")
 EVAL_BATCH = 1000
@@ -251,9 +251,13 @@ class TrainResult:
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM) stopped the run; it was checkpointed and can be resumed."""
 
-    def __init__(self, path: Path, step: int, checkpointed: bool) -> None:
+    def __init__(self, path: Path, step: int, checkpointed: bool,
+                 signum: int = signal.SIGINT, result: TrainResult | None = None) -> None:
         super().__init__(f"interrupted at step {step}")
         self.path, self.step, self.checkpointed = path, step, checkpointed
+        self.signum = int(signum)
+        self.result = result
+        """The run's summary up to the interruption (status "interrupted"), for --json."""
 
 
 class _StopFlag:
@@ -263,6 +267,7 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.hits = 0
+        self.signum = signal.SIGINT
         self._critical = False
         self._pending = False
 
@@ -271,6 +276,8 @@ class _StopFlag:
 
     def handler(self, signum, frame) -> None:
         self.hits += 1
+        if self.hits == 1:
+            self.signum = signum
         if self.hits > 1:
             if self._critical:
                 self._pending = True
@@ -521,8 +528,13 @@ class _Trainer:
         while self.step < self.total:
             if stop.requested():
                 self.checkpoint()
+                if self.w.last_log_step != self.step:
+                    # after the checkpoint, so a resumed run drops it again: every report
+                    # then shows the step the run stopped at, and resuming stays exact
+                    self.log_row(evaluate=False)
                 self.w.close("interrupted")
-                raise Interrupted(self.w.path, self.step, True)
+                raise Interrupted(self.w.path, self.step, True, stop.signum,
+                                  self.result("interrupted"))
             xb, yb = source.batch(self.step * B, B)
             x = scale_inputs(xb, dtype, scale)
             with np.errstate(all="ignore"):
@@ -576,9 +588,19 @@ def _drive(trainer: _Trainer) -> TrainResult:
     except KeyboardInterrupt:  # a second Ctrl-C, mid-step: keep the last checkpoint
         if not w.closed:
             w.close("interrupted", remove_if_empty=True)
-        raise Interrupted(w.path, trainer.step, False) from None
+        raise Interrupted(w.path, trainer.step, False, trainer.stop.signum,
+                          trainer.result("interrupted")) from None
     except RunFailed:
         raise
+    except DiskFull as exc:  # nothing was written: the file stays consistent
+        w.abandon("interrupted")
+        raise GlorotError(f"{exc}; the run stopped at its last checkpoint: free some space, "
+                          f"then: glorot train --resume {w.path}") from None
+    except OSError as exc:  # HDF5 failed a write
+        w.abandon("interrupted")
+        raise WriteFailed(f"{w.path}: writing failed ({exc.strerror or _first_line(exc)}); "
+                          f"the file keeps its last checkpoint: glorot train --resume "
+                          f"{w.path}") from None
     except BaseException:
         if not w.closed:
             w.close("interrupted", remove_if_empty=True)
@@ -586,6 +608,11 @@ def _drive(trainer: _Trainer) -> TrainResult:
     result = trainer.result("finished")
     w.close("finished")
     return result
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def train(config: TrainConfig, output: str | Path, *, data: TrainData | None = None,

@@ -251,7 +251,7 @@ def summary(run: RunData) -> dict:
     return {
         "path": str(run.path),
         "label": run_label(run),
-        "status": run.status,
+        "status": run.live_status,
         "config": c,
         "steps": int(step[-1]) if len(step) else 0,
         "epochs": float(epochs(step[-1])) if len(step) else 0.0,

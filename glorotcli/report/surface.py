@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from glorotcli.errors import GlorotError
-from glorotcli.fileio import atomic_output
+from glorotcli.fileio import atomic_output, hdf5_in_memory
 
 DEFAULT_GRID = 41
 DEFAULT_LIMIT = 4.0
@@ -133,20 +133,17 @@ def write_values(surface: Surface, path: str | os.PathLike, *, force: bool = Fal
             "plateau_quad": surface.plateau_quad,
             "network": "x -> tanh(W1 x) -> sigmoid(W2 h), zero biases"}
     suffix = values_suffix(path)
-    with atomic_output(path, force=force) as tmp:
-        if suffix == ".npz":
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays, **{k: np.asarray(v) for k, v in meta.items()})
-        else:
-            import h5py
-
-            with h5py.File(tmp, "w") as f:
-                f.attrs["format"] = "glorot-surface"
-                f.attrs["format_version"] = 1
-                for k, v in meta.items():
-                    f.attrs[k] = v
-                for k, v in arrays.items():
-                    f.create_dataset(k, data=v)
+    if suffix == ".npz":
+        with atomic_output(path, force=force) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays, **{k: np.asarray(v) for k, v in meta.items()})
+    else:
+        with hdf5_in_memory(path, force=force) as f:
+            f.attrs["format"] = "glorot-surface"
+            f.attrs["format_version"] = 1
+            for k, v in meta.items():
+                f.attrs[k] = v
+            for k, v in arrays.items():
+                f.create_dataset(k, data=v)
     return Path(path)
 
 

@@ -195,7 +195,7 @@ def _status(path: Path) -> str:
 def candidate(run: GridRun, folder: Path) -> dict:
     """A grid run as a learning-rate candidate: its status and errors (fractions) from the
     run file, or status "missing"."""
-    from glorotcli.stats.runlog import live_writer_pid, run_info
+    from glorotcli.stats.runlog import run_info
 
     path = folder / f"{run.name}.h5"
     c: dict = {"name": run.name, "file": path.name, "lr": run.config.lr, "status": "missing",
@@ -209,9 +209,7 @@ def candidate(run: GridRun, folder: Path) -> dict:
     except GlorotError as exc:
         c.update(status="unreadable", error=str(exc))
         return c
-    status = info["status"]
-    if status == "running" and live_writer_pid(path) is None:
-        status = "interrupted"  # its writer is gone; the next sweep resumes it
+    status = info["status"]  # "interrupted" also for a run whose writer was killed
     c.update(status=status, steps=info["last_step"] or 0,
              total_steps=run.config.total_steps(info["dataset"].get("n_train")),
              best_valid_error=info.get("best_valid_error"),

@@ -49,6 +49,11 @@ LOG_SERIES = ("examples_seen", "train_loss", "valid_error", "test_error", "wall_
 """Series on the ``/log/step`` axis (besides ``step``)."""
 STATUSES = ("running", "finished", "diverged", "interrupted")
 
+RESERVE_BYTES = 16 * 1024 * 1024
+"""Free space a writer keeps on the device: it stops (resumable) rather than let HDF5 run out,
+because an HDF5 write that fails for lack of space leaves a file whose closing crashes the
+process (h5py issue #914, a bug in the HDF5 library)."""
+
 _STATUS_DTYPE = "S16"
 _JSON_CAPACITY = 65536  # bytes of the fixed-length JSON datasets in /checkpoint
 _CHUNK_TARGET = 64 * 1024
@@ -80,6 +85,28 @@ class Checkpoint:
     b: list[np.ndarray]
     rng: dict
     state: dict
+
+
+class DiskFull(GlorotError):
+    """The device holding a run file is nearly full (see ``RESERVE_BYTES``)."""
+
+
+def free_bytes(folder: Path) -> int:
+    """Bytes an unprivileged process may still write on the device holding ``folder``."""
+    st = os.statvfs(folder)
+    return int(st.f_bavail) * int(st.f_frsize)
+
+
+def _check_space(path: Path, need: int, what: str) -> None:
+    free = free_bytes(path.parent if str(path.parent) else Path("."))
+    if free < need + RESERVE_BYTES:
+        raise DiskFull(f"{path}: no space left on device ({free / 2**20:.1f} MB free on "
+                       f"{path.parent or '.'}, {what} needs {need / 2**20:.1f} MB plus a "
+                       f"{RESERVE_BYTES / 2**20:.0f} MB reserve)")
+
+
+def _nbytes(rows: list[dict]) -> int:
+    return sum(np.asarray(v).nbytes for row in rows for v in row.values())
 
 
 class RunWriter:
@@ -154,6 +181,9 @@ class RunWriter:
         if probe_x.ndim != 2 or probe_x.shape[1] != sizes[0] or probe_y.shape != probe_x.shape[:1]:
             raise GlorotError(f"probe set must be (n, {sizes[0]}) with n labels, got "
                               f"{probe_x.shape} and {probe_y.shape}")
+        need = 2 * sum(np.asarray(a).nbytes for a in (*init_W, *init_b)) + probe_x.nbytes \
+            + 2 * _JSON_CAPACITY + 2**20
+        _check_space(path, need, "creating the run file")
         if path.exists():  # force was given (checked above)
             pid = live_writer_pid(path)
             if pid is not None:
@@ -299,6 +329,14 @@ class RunWriter:
         return self._rows_written["log"] + len(self._buf_log)
 
     @property
+    def last_log_step(self) -> int | None:
+        """Step of the last ``/log`` row written or buffered (None before the first)."""
+        if self._buf_log:
+            return int(self._buf_log[-1]["step"])
+        n = self._rows_written["log"]
+        return int(self._f["log/step"][n - 1]) if n else None
+
+    @property
     def n_layer_rows(self) -> int:
         return self._rows_written["layers"] + len(self._buf_layers)
 
@@ -391,8 +429,11 @@ class RunWriter:
             self.flush()
 
     def flush(self) -> None:
-        """Write the buffered rows; each axis's ``step`` goes last."""
+        """Write the buffered rows; each axis's ``step`` goes last. Raises ``DiskFull`` (with
+        nothing written) when the rows would eat into the device's reserve."""
         f = self._f
+        _check_space(self.path, 2 * _nbytes(self._buf_log + self._buf_layers + self._buf_jac),
+                     "writing the next rows")
         if self._buf_log:
             _append(f["log"], self._buf_log, ("step",) + LOG_SERIES)
             self._rows_written["log"] += len(self._buf_log)
@@ -409,6 +450,25 @@ class RunWriter:
             self._buf_jac = []
         f.flush()
         self._last_flush = time.monotonic()
+
+    def abandon(self, status: str = "interrupted") -> None:
+        """Close after a write problem: drop the buffered rows (the last checkpoint's rows are
+        in the file; a resumed run logs the rest again), set ``status`` in place, close. A file
+        without a checkpoint is deleted. Never raises."""
+        if self.closed:
+            return
+        self.closed = True
+        self._buf_log, self._buf_layers, self._buf_jac = [], [], []
+        try:
+            has_ck = int(self._f["checkpoint/step"][()]) >= 0
+            if has_ck:
+                self.set_status(status)
+            self._f.close()
+            if not has_ck:
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+        except (OSError, ValueError, KeyError):
+            pass
 
     def close(self, status: str | None = None, *, remove_if_empty: bool = False) -> None:
         """Flush, set ``status`` (if given) and close. With ``remove_if_empty``, a file that
@@ -668,6 +728,16 @@ class RunData:
     probe_y: np.ndarray | None = None
     checkpoint_step: int = -1
     missing: list[str] = field(default_factory=list)
+    writer: str = ""
+    """``host:pid`` of the process that writes (or last wrote) the file."""
+    writer_gone: bool = False
+    """Status ``running`` but its writer, on this host, no longer exists (it was killed)."""
+
+    @property
+    def live_status(self) -> str:
+        """The status a reader should act on: ``interrupted`` for a run whose writer died
+        while the file still says ``running``; otherwise ``status``."""
+        return "interrupted" if self.writer_gone else self.status
 
     @property
     def n_hidden(self) -> int:
@@ -798,6 +868,7 @@ def read_run(path: str | os.PathLike, *, swmr: bool = True) -> RunData:
             probe_y = f["probe/y"][()] if "probe/y" in f else None
             if probe_x is None:
                 missing.append("/probe")
+            writer = _bytes_str(f["writer"][()]).strip("\x00") if "writer" in f else ""
             ck = int(f["checkpoint/step"][()]) if "checkpoint/step" in f else -1
             if "checkpoint/step" not in f:
                 missing.append("/checkpoint")
@@ -808,7 +879,14 @@ def read_run(path: str | os.PathLike, *, swmr: bool = True) -> RunData:
     return RunData(path=path, attrs=attrs, config=config, dataset=dataset, status=status,
                    log=log, layer_step=layer_step, layer_examples_seen=layer_ex, layers=layers,
                    edges=edges, jacobian=jac, sizes=sizes, probe_x=probe_x, probe_y=probe_y,
-                   checkpoint_step=ck, missing=missing)
+                   checkpoint_step=ck, missing=missing, writer=writer,
+                   writer_gone=status == "running" and _writer_gone(writer))
+
+
+def _writer_gone(writer: str) -> bool:
+    """True when ``host:pid`` names this host and no such process exists."""
+    host, _, pid = writer.rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
 
 
 def _last_finite(a: np.ndarray) -> tuple[float | None, int | None]:
@@ -829,7 +907,9 @@ def run_info(path: str | os.PathLike) -> dict:
         "format_version": int(run.attrs.get("format_version", 0)),
         "glorot_version": run.attrs.get("glorot_version"),
         "created": run.attrs.get("created"),
-        "status": run.status,
+        "status": run.live_status,
+        "writer": run.writer,
+        "writer_gone": run.writer_gone,
         "sizes": list(run.sizes),
         "activation": run.attrs.get("activation"),
         "init": run.attrs.get("init"),
