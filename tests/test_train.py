@@ -172,7 +172,9 @@ def test_step_zero_statistics_are_measured_on_the_initial_weights(tmp_path, data
     assert run.probe_x.shape == (100, 64)  # the test split has 100 < 300 examples
 
 
-def test_huge_learning_rate_stops_with_run_failed_naming_step_and_layer(tmp_path, data_file):
+def test_huge_learning_rate_stops_with_run_failed_naming_step_and_layer(tmp_path, data_file,
+                                                                       monkeypatch):
+    monkeypatch.setattr(core, "BLOWUP_FACTOR", float("inf"))  # wait for non-finite values
     path = tmp_path / "boom.h5"
     with pytest.raises(RunFailed, match=r"diverged at step \d+: .*layer 1 \(W0\)"):
         core.train(cfg(data_file, activation="relu", init="he", lr=1e6), path)

@@ -596,10 +596,9 @@ def _drive(trainer: _Trainer) -> TrainResult:
         w.abandon("interrupted")
         raise GlorotError(f"{exc}; the run stopped at its last checkpoint: free some space, "
                           f"then: glorot train --resume {w.path}") from None
-    except OSError as exc:  # HDF5 failed a write
+    except WriteFailed as exc:  # HDF5 failed a write
         w.abandon("interrupted")
-        raise WriteFailed(f"{w.path}: writing failed ({exc.strerror or _first_line(exc)}); "
-                          f"the file keeps its last checkpoint: glorot train --resume "
+        raise WriteFailed(f"{exc}; the file keeps its last checkpoint: glorot train --resume "
                           f"{w.path}") from None
     except BaseException:
         if not w.closed:
@@ -608,11 +607,6 @@ def _drive(trainer: _Trainer) -> TrainResult:
     result = trainer.result("finished")
     w.close("finished")
     return result
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def train(config: TrainConfig, output: str | Path, *, data: TrainData | None = None,
@@ -685,11 +679,13 @@ def resume(path: str | Path, config: TrainConfig | None = None, *,
     data = data or load_data(config, progress)
     check_data_matches(path, sizes, data)
     total = config.total_steps(data.n_train)
+    if run.status == "diverged":
+        last = int(run.log["step"][-1]) if len(run.log["step"]) else 0
+        raise GlorotError(f"{path}: diverged at step {last}; resuming would diverge again the "
+                          f"same way: train it again with a smaller --lr than {stored.lr:g}")
     if run.checkpoint_step < 0:
-        why = {"running": " yet (is glorot train still writing it? checkpoints come every "
-                          "--checkpoint-seconds)",
-               "diverged": " (it diverged before its first checkpoint; train it again, e.g. "
-                           "with a smaller --lr)"}.get(run.status, "")
+        why = (" yet (is glorot train still writing it? the first checkpoint comes right "
+               "after step 0)" if run.live_status == "running" else "")
         raise GlorotError(f"{path}: has no checkpoint to resume from{why}")
     if run.checkpoint_step >= total:
         raise GlorotError(f"{path}: already trained for {run.checkpoint_step} steps; give a "

@@ -32,7 +32,7 @@ import h5py
 import numpy as np
 
 from glorotcli import __version__
-from glorotcli.errors import GlorotError
+from glorotcli.errors import GlorotError, WriteFailed
 from glorotcli.fileio import check_output_path
 
 FORMAT = "glorot-run"
@@ -85,6 +85,20 @@ class Checkpoint:
     b: list[np.ndarray]
     rng: dict
     state: dict
+
+
+def _writes(method):
+    """Turn HDF5's write failures (OSError or RuntimeError from h5py) in a ``RunWriter``
+    method into ``WriteFailed`` naming the file."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (OSError, RuntimeError) as exc:
+            raise WriteFailed(f"{self.path}: writing failed ({_reason(exc)})") from None
+    return wrapper
 
 
 class DiskFull(GlorotError):
@@ -265,10 +279,14 @@ class RunWriter:
             cg.create_dataset("state", data=np.bytes_(b"{}"), dtype=f"S{_JSON_CAPACITY}")
             f.flush()
             f.swmr_mode = True
-        except BaseException:
-            f.close()
+        except BaseException as exc:
+            with contextlib.suppress(OSError, RuntimeError):
+                f.close()
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+            if isinstance(exc, OSError | RuntimeError):  # HDF5 failed a write (disk full)
+                raise WriteFailed(f"{path}: cannot create the run file, writing failed "
+                                  f"({_reason(exc)})") from None
             raise
         return cls(f, path, flush_seconds)
 
@@ -391,6 +409,7 @@ class RunWriter:
                               "sv_std": _shaped(sv_std, (L1,), "sv_std"), "sv": full})
         self._maybe_flush()
 
+    @_writes
     def checkpoint(self, *, step: int, W: Sequence[np.ndarray], b: Sequence[np.ndarray],
                    rng: Mapping, state: Mapping) -> None:
         """Flush the buffered rows, then overwrite the resume point. ``rng`` and ``state``
@@ -418,6 +437,7 @@ class RunWriter:
         """The latest resume point stored in the file."""
         return _checkpoint(self._f, len(self.sizes) - 1)
 
+    @_writes
     def set_status(self, status: str) -> None:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
@@ -428,6 +448,7 @@ class RunWriter:
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
 
+    @_writes
     def flush(self) -> None:
         """Write the buffered rows; each axis's ``step`` goes last. Raises ``DiskFull`` (with
         nothing written) when the rows would eat into the device's reserve."""
@@ -470,6 +491,7 @@ class RunWriter:
         except (OSError, ValueError, KeyError):
             pass
 
+    @_writes
     def close(self, status: str | None = None, *, remove_if_empty: bool = False) -> None:
         """Flush, set ``status`` (if given) and close. With ``remove_if_empty``, a file that
         has no ``/log`` row yet is deleted instead (a run that failed before starting)."""
@@ -679,6 +701,16 @@ def _shaped(v, shape: tuple, what: str) -> np.ndarray:
 
 def _bytes_str(v) -> str:
     return v.decode() if isinstance(v, bytes | np.bytes_) else str(v)
+
+
+def _reason(exc: BaseException) -> str:
+    """The operating system's reason inside an HDF5 error ("No space left on device")."""
+    import re
+
+    if getattr(exc, "strerror", None):
+        return exc.strerror
+    m = re.search(r"error message = '([^']+)'", str(exc))
+    return m.group(1) if m else _short(exc)
 
 
 def _short(exc: BaseException) -> str:

@@ -1,0 +1,226 @@
+"""Failures from the field: kill -9, signals, dead writers, a full disk, a loss that blows up.
+Each test names the failure and checks that no work is lost beyond the last checkpoint, that
+the message is one line, and that resuming gives what an uninterrupted run gives."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from helpers import make_data
+
+from glorotcli.config import TrainConfig
+from glorotcli.nn import train as core
+from glorotcli.stats import runlog
+
+GLOROT = [sys.executable, "-m", "glorotcli"]
+SMALL = ["--depth", "2", "--width", "32", "--eval-every", "500", "--jacobian-every", "none",
+         "--probe-every", "1000", "--lr", "0.05", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    return make_data(tmp_path_factory.mktemp("rel") / "tiny.h5")
+
+
+def _config(data_file, steps):
+    return TrainConfig(data=str(data_file), depth=2, width=32, eval_every=500,
+                       jacobian_every="none", probe_every="1000", lr=0.05, threads=1,
+                       steps=steps)
+
+
+def _same_run(a: Path, b: Path) -> None:
+    """Weights, log rows and probe statistics equal (timings aside)."""
+    with h5py.File(a, "r") as f, h5py.File(b, "r") as g:
+        for k in f["checkpoint"]:
+            if k[0] in "Wb":
+                np.testing.assert_array_equal(f["checkpoint"][k][()], g["checkpoint"][k][()])
+        for k in ("step", "train_loss", "valid_error", "test_error"):
+            np.testing.assert_array_equal(f["log"][k][()], g["log"][k][()])
+        np.testing.assert_array_equal(f["layers/act/std"][()], g["layers/act/std"][()])
+
+
+def _status(path: Path) -> str:
+    with h5py.File(path, "r", libver="latest", swmr=True) as f:
+        return f["status"][()].decode().strip("\x00")
+
+
+def _wait(pred, timeout=120.0):
+    t = time.monotonic()
+    while not pred():
+        assert time.monotonic() - t < timeout, "timed out"
+        time.sleep(0.02)
+
+
+def _checkpoint_step(path: Path) -> int:
+    try:
+        with h5py.File(path, "r", libver="latest", swmr=True) as f:
+            return int(f["checkpoint/step"][()])
+    except (OSError, KeyError):
+        return -2
+
+
+@pytest.mark.slow
+def test_kill_9_right_after_start_resumes_to_the_uninterrupted_run(tmp_path, data_file):
+    out = tmp_path / "r.h5"
+    proc = subprocess.Popen([*GLOROT, "train", "--data", str(data_file), *SMALL, "--steps",
+                             "3000", "-o", str(out)], stderr=subprocess.PIPE)
+    _wait(lambda: _checkpoint_step(out) >= 0)  # the step-0 checkpoint, long before 120 s
+    proc.kill()
+    proc.wait()
+    info = json.loads(subprocess.run([*GLOROT, "inspect", str(out), "--json"],
+                                     capture_output=True, text=True).stdout)
+    assert info["status"] == "interrupted" and info["writer_gone"] is True
+    done = subprocess.run([*GLOROT, "train", "--resume", str(out)], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    ref = tmp_path / "ref.h5"
+    core.train(_config(data_file, 3000), ref)
+    _same_run(out, ref)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_checkpoints_reports_one_step_count_and_resumes_exactly(tmp_path, data_file,
+                                                                         sig, code):
+    out = tmp_path / "r.h5"
+    proc = subprocess.Popen([*GLOROT, "train", "--data", str(data_file), *SMALL, "--steps",
+                             "200000", "-o", str(out), "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    _wait(lambda: _checkpoint_step(out) >= 0)
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert f"continue with: glorot train --resume {out}" in stderr
+    summary = json.loads(stdout)
+    assert summary["status"] == "interrupted"
+    step = summary["steps"]
+    assert f"checkpointed at step {step}" in stderr
+    info = json.loads(subprocess.run([*GLOROT, "inspect", str(out), "--json"],
+                                     capture_output=True, text=True).stdout)
+    report = json.loads(subprocess.run([*GLOROT, "report", str(out), "--json"],
+                                       capture_output=True, text=True).stdout)
+    assert info["last_step"] == info["checkpoint_step"] == step == report["runs"][0]["steps"]
+    assert info["status"] == "interrupted"
+    done = subprocess.run([*GLOROT, "train", "--resume", str(out), "--steps", str(step + 700)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ref = tmp_path / "ref.h5"
+    core.train(_config(data_file, step + 700), ref)
+    _same_run(out, ref)
+
+
+def test_follow_stops_with_a_clear_line_when_the_writer_is_gone(tmp_path, data_file):
+    out = tmp_path / "r.h5"
+    proc = subprocess.Popen([*GLOROT, "train", "--data", str(data_file), *SMALL, "--steps",
+                             "500000", "-o", str(out)], stderr=subprocess.DEVNULL)
+    _wait(lambda: _checkpoint_step(out) >= 0)
+    proc.kill()
+    proc.wait()
+    assert _status(out) == "running"  # what the killed writer left behind
+    done = subprocess.run([*GLOROT, "report", str(out), "--follow", "--interval", "0.1"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert "its writer" in done.stderr and "is gone" in done.stderr
+    assert f"glorot train --resume {out}" in done.stderr
+
+
+def test_a_loss_that_blows_up_is_divergence_with_the_step_named(run_cli, tmp_path, data_file):
+    out = tmp_path / "r.h5"
+    code, stdout, err = run_cli("train", "--data", data_file, "--depth", "2", "--width", "32",
+                                "-a", "tanh", "-i", "standard", "--lr", "1e6", "--steps", "50",
+                                "-o", out)
+    assert code == 1 and stdout == ""
+    assert "diverged at step" in err and "more than 100 times the first update's" in err
+    assert _status(out) == "diverged"
+
+
+def test_blow_up_threshold_is_relative_to_the_first_update(data_file, tmp_path,
+                                                           monkeypatch):
+    # the same run passes with the factor raised out of reach: the threshold, not chance,
+    # decided the divergence above
+    monkeypatch.setattr(core, "BLOWUP_FACTOR", 1e30)
+    cfg = TrainConfig(data=str(data_file), depth=2, width=32, activation="tanh",
+                      init="standard", lr=1e6, steps=50, threads=1)
+    result = core.train(cfg, tmp_path / "r.h5")
+    assert result.status == "finished" and result.train_loss > 100
+
+
+# ---------------------------------------------------------------- a full disk ----
+
+def test_disk_filling_up_during_training_stops_resumable_with_one_line(run_cli, tmp_path,
+                                                                      data_file, monkeypatch):
+    """Fault injection: the device reports less and less free space as the run writes."""
+    out = tmp_path / "r.h5"
+    calls = {"n": 0}
+
+    def shrinking(folder):
+        calls["n"] += 1
+        return runlog.RESERVE_BYTES + (2**30 if calls["n"] < 4 else 1000)
+
+    monkeypatch.setattr(runlog, "free_bytes", shrinking)
+    code, stdout, err = run_cli("train", "--data", data_file, *SMALL, "--steps", "3000",
+                                "--log-every", "1", "--probe-every", "1", "-o", out)
+    assert code == 2 and stdout == "" and err.count("\n") == 1
+    assert "no space left on device" in err and f"glorot train --resume {out}" in err
+    assert _status(out) == "interrupted"
+    monkeypatch.undo()
+    code, _, err = run_cli("train", "--resume", out)
+    assert code == 0, err
+    ref = tmp_path / "ref.h5"
+    cfg = _config(data_file, 3000).replace(probe_every="1", log_every=1)
+    core.train(cfg, ref)
+    _same_run(out, ref)
+
+
+def test_no_room_for_a_new_run_file_writes_nothing(run_cli, tmp_path, data_file, monkeypatch):
+    monkeypatch.setattr(runlog, "free_bytes", lambda folder: 1000)
+    code, _, err = run_cli("train", "--data", data_file, *SMALL, "--steps", "10",
+                           "-o", tmp_path / "r.h5")
+    assert code == 2 and "no space left on device" in err and list(tmp_path.iterdir()) == []
+
+
+LIMITED = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # writes past the limit fail with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+from glorotcli.cli.app import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("args, limit", [
+    (["gen-data", "shapeset", "--train", "3000", "--valid", "10", "--test", "10"], 100_000),
+    (["import", "mnist", "MNIST"], 1_000_000),
+    (["train", "--data", "DATA", *SMALL, "--steps", "2000", "--log-every", "1"], 200_000),
+])
+def test_a_file_size_limit_is_one_line_and_exit_2_never_a_crash(tmp_path, data_file, args,
+                                                                limit):
+    from conftest import MNIST_DIR
+
+    if "MNIST" in args and not MNIST_DIR.is_dir():
+        pytest.skip("no MNIST files")  # conftest fails the suite in CI when they are missing
+    args = [str(MNIST_DIR) if a == "MNIST" else str(data_file) if a == "DATA" else a
+            for a in args]
+    out = tmp_path / "out" / "x.h5"
+    out.parent.mkdir()
+    done = subprocess.run([sys.executable, "-c", LIMITED.format(limit=limit), *args, "-o",
+                           str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-800:]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("glorot: error")]
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert "File too large" in lines[0] or "writing failed" in lines[0]
+    left = list(out.parent.iterdir())
+    if args[0] == "train":  # keeps what was checkpointed, marked resumable, or nothing
+        assert left == [] or (_status(out) == "interrupted" and
+                              _checkpoint_step(out) >= 0)
+    else:
+        assert left == []
