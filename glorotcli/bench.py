@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from glorotcli.environment import foreign_environment
 from glorotcli.errors import GlorotError
-from glorotcli.nn.threads import foreign_environment
 
 IMPLS = ("glorot", "numpy", "torch")
 

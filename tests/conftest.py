@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from glorotcli.environment import prepare
+
+prepare()  # as the glorot command does first: before Numba starts its OpenMP pool
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MNIST_DIR = SHARED / "data" / "mnist"
 GOLDEN = SHARED / "data" / "shapeset_golden" / "golden500.npz"

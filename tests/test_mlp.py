@@ -124,7 +124,7 @@ def test_openmp_wait_policy_default_respects_the_users_setting(preset, expected)
 
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     env.update(preset)
-    code = ("import os, glorotcli.nn.threads; "
+    code = ("import os, glorotcli.environment as e; e.prepare(); "
             "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
@@ -137,13 +137,16 @@ def test_child_processes_can_get_the_environment_without_glorots_openmp_settings
     import sys
 
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    code = ("import os, glorotcli.nn.threads as t; f = t.foreign_environment(); "
+    code = ("import os, glorotcli.environment as t; assert 'GOMP_SPINCOUNT' not in os.environ; "
+            "import glorotcli.nn.train; assert 'GOMP_SPINCOUNT' not in os.environ; "
+            "t.prepare(); f = t.foreign_environment(); "
             "print(os.environ['GOMP_SPINCOUNT'], 'GOMP_SPINCOUNT' in f, 'OMP_WAIT_POLICY' in f)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["3000", "False", "False"]
     env["OMP_WAIT_POLICY"] = "ACTIVE"  # the user's own setting is passed on
-    code = "import glorotcli.nn.threads as t; print(t.foreign_environment()['OMP_WAIT_POLICY'])"
+    code = ("import glorotcli.environment as t; t.prepare(); "
+            "print(t.foreign_environment()['OMP_WAIT_POLICY'])")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["ACTIVE"]

@@ -5,6 +5,7 @@ the message is one line, and that resuming gives what an uninterrupted run gives
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -224,3 +225,30 @@ def test_a_file_size_limit_is_one_line_and_exit_2_never_a_crash(tmp_path, data_f
                               _checkpoint_step(out) >= 0)
     else:
         assert left == []
+
+
+# ------------------------------------------------------------- the environment ----
+
+@pytest.mark.parametrize("name, value", [("NUMBA_NUM_THREADS", "0"),
+                                         ("NUMBA_NUM_THREADS", "abc"),
+                                         ("OMP_NUM_THREADS", "-2")])
+def test_a_bad_thread_variable_is_a_one_line_warning_and_the_run_works(tmp_path, data_file,
+                                                                       name, value):
+    env = dict(os.environ, **{name: value})
+    done = subprocess.run([*GLOROT, "train", "--data", str(data_file), *SMALL, "--steps", "20",
+                           "-o", str(tmp_path / "r.h5")], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "warning" in line.lower()]
+    assert warnings == [f"glorot: warning: {name}={value!r} is not a positive whole number; "
+                        f"ignoring it (all cores)"]
+    assert "Traceback" not in done.stderr
+
+
+def test_importing_glorot_leaves_the_environment_alone():
+    code = ("import os; before = dict(os.environ); import glorotcli.nn.train, "
+            "glorotcli.stats.probes, glorotcli.run.sweep, glorotcli.cli.app; "
+            "print(dict(os.environ) == before)")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "True", out.stderr

@@ -73,6 +73,9 @@ def _usage_error(exc: Exception) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``glorot`` console script and ``python -m glorotcli``."""
+    from glorotcli.environment import prepare
+
+    prepare(warn=lambda message: typer.echo(f"glorot: warning: {message}", err=True))
     _register()
     command = typer.main.get_command(app)
     try:

@@ -29,7 +29,6 @@ import numba
 import numpy as np
 from numba import prange
 
-from glorotcli.nn import threads as _threads  # noqa: F401  (sets OMP_WAIT_POLICY default)
 from glorotcli.nn.activations import RELU, SIGMOID, SOFTSIGN, TANH, _f, _fprime
 
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}

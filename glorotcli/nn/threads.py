@@ -10,56 +10,19 @@ steps/s, see docs/performance.md). So the training code runs each phase in one r
 
 ``use_threads(n)`` sets both for a block of code and restores the previous settings afterwards.
 
-Importing this module sets the OpenMP wait policy, unless the user set ``OMP_WAIT_POLICY`` or
-``GOMP_SPINCOUNT``: ``GOMP_SPINCOUNT=3000`` (libgomp, Linux: a thread that finishes its share of a
-parallel region spins for about 30 microseconds, then sleeps) and ``OMP_WAIT_POLICY=PASSIVE``
-(other OpenMP runtimes: sleep at once). The bounded spin is a measured compromise
-(docs/performance.md, "Waiting between parallel regions"):
-
-- sleeping at once costs about 50 microseconds per parallel region on 2 vCPUs (waking a
-  sleeping worker); a B=10 step has a dozen regions, which held the 2-thread speed-up to 1.3x;
-  a 30-microsecond spin bridges the gap between the regions of one step: 1.7x;
-- spinning without bound (libgomp's default, about 3 ms) burns the time slice a descheduled
-  partner needs on a busy machine: 4-14 instead of 55-69 steps/s at load 4. The short spin
-  costs about 30 % there; ``OMP_WAIT_POLICY=PASSIVE`` in the environment restores the
-  no-spin behaviour, and concurrent runs do best with ``--threads 1`` each.
-
-It takes effect only if Numba's OpenMP pool has not started yet, so ``glorotcli.nn.mlp`` and
-``kernels`` import this module first.
+The OpenMP wait policy that makes this work is set at start-up by
+``glorotcli.environment.prepare`` (not by importing this module).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import os
 from collections.abc import Iterator
 
-#: Spin iterations of an idle OpenMP worker before it sleeps (libgomp; about 30 microseconds).
-SPIN_COUNT = 3000
+import numba
 
-#: The variables this module put in the environment (none when the user set either).
-SET_HERE: dict[str, str] = {}
-
-if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-    # before Numba's OpenMP pool starts: libgomp reads them once, when it is loaded
-    SET_HERE = {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": str(SPIN_COUNT)}
-    os.environ.update(SET_HERE)
-
-
-def foreign_environment() -> dict[str, str]:
-    """``os.environ`` without the settings this module added: for child processes that run
-    other programs (the benchmark's NumPy and PyTorch workers), which should meet the
-    environment the user gave, not glorot's choices."""
-    env = dict(os.environ)
-    for k, v in SET_HERE.items():
-        if env.get(k) == v:
-            del env[k]
-    return env
-
-import numba  # noqa: E402
-
-from glorotcli.errors import GlorotError  # noqa: E402
+from glorotcli.errors import GlorotError
 
 
 def max_threads() -> int:
