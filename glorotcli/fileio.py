@@ -227,6 +227,42 @@ def read_input(path: str | os.PathLike, progress: Progress | None = None,
     return InputFile(path, raw, data, gzipped=True)
 
 
+def nested_folder(folder: Path, names: list[str]) -> None:
+    """Raise GlorotError when ``folder/NAME`` is a folder holding the expected file ``NAME``
+    (some unpacking tools make one folder per file); otherwise return."""
+    for n in names:
+        inner = folder / n
+        if inner.is_dir():
+            held = [m for m in names if (inner / m).is_file()]
+            if held:
+                raise GlorotError(f"{inner}: is a folder holding {held[0]}; move that file up "
+                                  f"into {folder} in place of the folder")
+
+
+def looks_like(data: bytes) -> str | None:
+    """What a file that should hold raw data seems to be instead, with what to do, or None.
+    Recognises the usual accidents with downloaded data sets: an HTML error page saved under
+    the data's name, a file compressed twice, a tar archive, a Python pickle, an HDF5 or PNG
+    file. Never parses the content (pickles in particular are never loaded)."""
+    head = data[:512].lstrip()
+    low = head[:64].lower()
+    if low.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<!--")):
+        return ("an HTML page, not data (a failed or redirected download?): download the "
+                "file again")
+    if data[:2] == GZIP_MAGIC:
+        return "gzip-compressed a second time: decompress it once (gunzip) and try again"
+    if len(data) > 262 and data[257:262] == b"ustar":
+        return "a tar archive: unpack it first (tar xf FILE) and give what it contains"
+    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return ("a Python pickle (the data set's 'python version'?): glorot reads the binary "
+                "version and never unpickles files")
+    if data[:8] == b"\x89HDF\r\n\x1a\n":
+        return "an HDF5 file (a glorot dataset? it needs no import)"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "a PNG image"
+    return None
+
+
 def glorot_file_format(path: str | os.PathLike) -> str:
     """The root ``format`` attribute of a glorot HDF5 file ("glorot-dataset", "glorot-run",
     "glorot-surface").

@@ -252,3 +252,91 @@ def test_importing_glorot_leaves_the_environment_alone():
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "True", out.stderr
+
+
+# ------------------------------------------------- real data, common accidents ----
+
+def _mnist_folder(tmp_path: Path, images: bytes) -> Path:
+    """An MNIST folder whose training images file holds ``images`` (the rest valid)."""
+    import gzip
+
+    from conftest import MNIST_DIR
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for p in MNIST_DIR.glob("*.gz"):
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(images))
+    return folder
+
+
+HTML = b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head></html>\n"
+
+
+@pytest.mark.parametrize("content, expected", [
+    (HTML, "an HTML page, not data (a failed or redirected download?)"),
+    (None, "gzip-compressed a second time: decompress it once"),
+])
+def test_a_download_accident_in_mnist_says_what_the_file_is(run_cli, tmp_path, content,
+                                                            expected):
+    from conftest import MNIST_DIR
+
+    if not MNIST_DIR.is_dir():
+        pytest.skip("no MNIST files")
+    if content is None:  # the real images file, compressed once more on top of its gzip
+        content = (MNIST_DIR / "train-images-idx3-ubyte.gz").read_bytes()
+    folder = _mnist_folder(tmp_path, content)
+    code, out, err = run_cli("import", "mnist", folder, "-o", tmp_path / "m.h5")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "train-images-idx3-ubyte.gz: not an MNIST file: " + expected in err
+    assert not (tmp_path / "m.h5").exists()
+
+
+def test_a_folder_named_like_the_file_with_the_file_inside_says_move_it_up(run_cli, tmp_path):
+    from conftest import MNIST_DIR
+
+    if not MNIST_DIR.is_dir():
+        pytest.skip("no MNIST files")
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for p in MNIST_DIR.glob("*.gz"):
+        if p.name.startswith("t10k-labels"):
+            (folder / p.name).mkdir()
+            (folder / p.name / p.name).write_bytes(p.read_bytes())
+        else:
+            (folder / p.name).write_bytes(p.read_bytes())
+    code, _, err = run_cli("import", "mnist", folder, "-o", tmp_path / "m.h5")
+    assert code == 2 and "is a folder holding t10k-labels-idx1-ubyte.gz; move that file up" in err
+
+
+def test_cifar_python_version_and_archive_are_named_and_never_unpickled(run_cli, tmp_path,
+                                                                       monkeypatch):
+    import pickle
+
+    def refuse(*a, **k):
+        raise AssertionError("a user file was unpickled")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in ("data_batch_1", "data_batch_2", "test_batch", "batches.meta"):
+        (folder / name).write_bytes(b"\x80\x04K\x01.")  # pickle.dumps(1)
+    code, _, err = run_cli("import", "cifar10", folder, "-o", tmp_path / "c.h5")
+    assert code == 2 and "python version (pickled batches)" in err
+    assert "cifar-10-binary.tar.gz" in err
+    archive = tmp_path / "cifar-10-binary.tar.gz"
+    archive.write_bytes(b"\x1f\x8b\x08\x00" + b"\x00" * 100)
+    code, _, err = run_cli("import", "cifar10", archive, "-o", tmp_path / "c.h5")
+    assert code == 2 and "is the downloaded archive; unpack it first (tar xzf" in err
+
+
+def test_a_cifar_batch_that_is_an_html_page_says_so(run_cli, tmp_path):
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir()
+    record = bytes([3]) + bytes(3072)
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        (folder / name).write_bytes(record * 2)
+    (folder / "data_batch_3.bin").write_bytes(HTML)
+    code, _, err = run_cli("import", "cifar10", folder, "-o", tmp_path / "c.h5")
+    assert code == 2 and "data_batch_3.bin: not a CIFAR-10 batch: an HTML page" in err

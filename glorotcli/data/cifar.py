@@ -22,7 +22,14 @@ import numpy as np
 
 from glorotcli.data.store import ImportResult, write_import
 from glorotcli.errors import GlorotError
-from glorotcli.fileio import Checksum, InputFile, check_output_path, read_input
+from glorotcli.fileio import (
+    Checksum,
+    InputFile,
+    check_output_path,
+    looks_like,
+    nested_folder,
+    read_input,
+)
 from glorotcli.progress import Progress, no_progress
 
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
@@ -56,6 +63,9 @@ def find_cifar_files(folder: str | os.PathLike) -> dict[str, Path]:
     folder = Path(folder)
     if not folder.exists():
         raise GlorotError(f"{folder}: no such folder")
+    if folder.is_file() and folder.name.endswith((".tar.gz", ".tgz", ".tar")):
+        raise GlorotError(f"{folder}: is the downloaded archive; unpack it first (tar xzf "
+                          f"{folder.name}) and give the {SUBFOLDER} folder it makes")
     if not folder.is_dir():
         raise GlorotError(f"{folder}: is not a folder (expected the folder holding "
                           "data_batch_1.bin ... data_batch_5.bin and test_batch.bin)")
@@ -64,10 +74,17 @@ def find_cifar_files(folder: str | os.PathLike) -> dict[str, Path]:
                           "files (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)")
     if not (folder / TRAIN_FILES[0]).exists() and (folder / SUBFOLDER).is_dir():
         folder = folder / SUBFOLDER
+    if not (folder / TRAIN_FILES[0]).exists() and (
+            (folder / "data_batch_1").is_file() or (folder / "cifar-10-batches-py").is_dir()):
+        raise GlorotError(f"{folder}: holds the CIFAR-10 python version (pickled batches); "
+                          f"glorot reads the binary version, cifar-10-binary.tar.gz from "
+                          f"https://www.cs.toronto.edu/~kriz/cifar.html (it never unpickles "
+                          f"files)")
     found: dict[str, Path] = {}
     for name in [*TRAIN_FILES, TEST_FILE]:
         hit = next((folder / n for n in (name, name + ".gz") if (folder / n).is_file()), None)
         if hit is None:
+            nested_folder(folder, [name, name + ".gz"])
             raise GlorotError(f"{folder}: {name} is missing (also looked for {name}.gz)")
         found[name] = hit
     return found
@@ -83,6 +100,9 @@ def parse_batch(f: InputFile) -> tuple[np.ndarray, np.ndarray]:
     data, name = f.data, f.path
     if len(data) == 0:
         raise GlorotError(f"{name}: file is empty, expected CIFAR-10 records of {RECORD} bytes")
+    seems = looks_like(data)  # a record starts with its label, 0-9: never one of these
+    if seems:
+        raise GlorotError(f"{name}: not a CIFAR-10 batch: {seems}")
     if len(data) % RECORD:
         raise GlorotError(f"{name}: size {len(data)} bytes is not a multiple of the "
                           f"{RECORD}-byte CIFAR-10 record (truncated? {len(data) // RECORD} "

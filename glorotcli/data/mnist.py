@@ -20,7 +20,14 @@ import numpy as np
 
 from glorotcli.data.store import ImportResult, write_import
 from glorotcli.errors import GlorotError
-from glorotcli.fileio import Checksum, InputFile, check_output_path, read_input
+from glorotcli.fileio import (
+    Checksum,
+    InputFile,
+    check_output_path,
+    looks_like,
+    nested_folder,
+    read_input,
+)
 from glorotcli.progress import Progress, no_progress
 
 CLASS_NAMES = [str(d) for d in range(10)]
@@ -82,6 +89,7 @@ def find_mnist_files(folder: str | os.PathLike) -> dict[str, Path]:
         names = _spellings(base)
         hit = next((folder / n for n in names if (folder / n).is_file()), None)
         if hit is None:
+            nested_folder(folder, names)
             raise GlorotError(f"{folder}: {base}.gz is missing (also looked for "
                               f"{', '.join(names[1:])})")
         found[role] = hit
@@ -120,6 +128,9 @@ def parse_idx(f: InputFile, magic: int) -> np.ndarray:
                           f"expected at least {header})")
     got = int.from_bytes(data[:4], "big")
     if got != magic:
+        seems = looks_like(data)
+        if seems:
+            raise GlorotError(f"{name}: not an MNIST file: {seems}")
         what = "image (idx3-ubyte)" if magic == IMAGE_MAGIC else "label (idx1-ubyte)"
         raise GlorotError(f"{name}: wrong IDX magic number 0x{got:08x}, expected "
                           f"0x{magic:08x} ({magic}, an MNIST {what} file)")
