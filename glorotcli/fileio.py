@@ -47,12 +47,50 @@ def _umask() -> int:
     return mask
 
 
+def _temp_prefix(path: Path, pid: int | None = None) -> str:
+    """``.NAME.HOST-PID.``: temporary files say who made them, so stale ones can be told."""
+    import socket
+
+    host = socket.gethostname().replace(".", "_").replace("-", "_")
+    return f".{path.name}.{host}-{os.getpid() if pid is None else pid}."
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Delete temporary files next to ``path`` left by a glorot process on this host that no
+    longer exists (killed while writing ``path``). Returns what was removed."""
+    mine = _temp_prefix(path)
+    head = mine[:mine.rindex("-") + 1]  # ".NAME.HOST-"
+    removed = []
+    for p in (path.parent or Path(".")).glob(f"{head}*.tmp"):
+        pid = p.name[len(head):].split(".", 1)[0]
+        if not pid.isdigit() or pid_alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it to ``path`` on success."""
+    """Yield a temporary path next to ``path``; rename it to ``path`` on success. Temporary
+    files a killed glorot process left for the same ``path`` are removed first."""
     path = check_output_path(path, force)
+    remove_stale_temporaries(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp",
+                                   dir=path.parent or ".")
     except OSError as exc:
         raise GlorotError(f"{path.parent}: cannot create a file there "
                           f"({exc.strerror or exc})") from None

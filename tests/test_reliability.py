@@ -340,3 +340,51 @@ def test_a_cifar_batch_that_is_an_html_page_says_so(run_cli, tmp_path):
     (folder / "data_batch_3.bin").write_bytes(HTML)
     code, _, err = run_cli("import", "cifar10", folder, "-o", tmp_path / "c.h5")
     assert code == 2 and "data_batch_3.bin: not a CIFAR-10 batch: an HTML page" in err
+
+
+def test_kill_9_during_import_leaves_a_temporary_file_the_next_import_removes(run_cli,
+                                                                             tmp_path):
+    from conftest import MNIST_DIR
+
+    if not MNIST_DIR.is_dir():
+        pytest.skip("no MNIST files")
+    out = tmp_path / "m.h5"
+    script = ("import os, signal, sys\n"
+              "import glorotcli.fileio as f\n"
+              "real = f.atomic_output.__wrapped__\n"
+              "def dying(path, force=False):\n"
+              "    gen = real(path, force)\n"
+              "    tmp = next(gen)\n"
+              "    tmp.write_bytes(b'x' * 1000)\n"
+              "    os.kill(os.getpid(), signal.SIGKILL)\n"
+              "f.atomic_output = __import__('contextlib').contextmanager(dying)\n"
+              "from glorotcli.cli.app import main\n"
+              "main(sys.argv[1:])\n")
+    done = subprocess.run([sys.executable, "-c", script, "import", "mnist", str(MNIST_DIR),
+                           "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL
+    stale = list(tmp_path.glob(".m.h5.*.tmp"))
+    assert len(stale) == 1 and not out.exists()
+    live = tmp_path / f".m.h5.{stale[0].name.split('.')[2].rsplit('-', 1)[0]}-1.x.tmp"
+    live.write_bytes(b"pid 1 is alive: not ours to remove")
+    code, _, err = run_cli("import", "mnist", MNIST_DIR, "-o", out)
+    assert code == 0, err
+    assert not stale[0].exists() and live.exists() and out.exists()
+
+
+def test_a_run_file_held_open_by_another_program_is_one_plain_line(run_cli, tmp_path,
+                                                                   data_file):
+    out = tmp_path / "r.h5"
+    assert run_cli("train", "--data", data_file, *SMALL, "--steps", "50", "-o", out)[0] == 0
+    before = out.read_bytes()
+    holder = subprocess.Popen([sys.executable, "-c", "import h5py, sys, time; "
+                               f"f = h5py.File({str(out)!r}, 'r'); print('open', flush=True); "
+                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        code, _, err = run_cli("train", "--resume", out, "--steps", "100")
+    finally:
+        holder.kill()
+    assert code == 2 and err.count("\n") == 1
+    assert "is open in another program" in err and "HDF5_USE_FILE_LOCKING" in err
+    assert out.read_bytes() == before

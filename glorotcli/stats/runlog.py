@@ -33,7 +33,7 @@ import numpy as np
 
 from glorotcli import __version__
 from glorotcli.errors import GlorotError, WriteFailed
-from glorotcli.fileio import check_output_path
+from glorotcli.fileio import check_output_path, pid_alive
 
 FORMAT = "glorot-run"
 FORMAT_VERSION = 1
@@ -307,6 +307,11 @@ class RunWriter:
         try:
             f = h5py.File(path, "r+", libver="latest")
         except OSError as exc:
+            if "unable to lock file" in str(exc):
+                raise GlorotError(f"{path}: is open in another program (a notebook, HDFView, "
+                                  f"h5dump?) that locks it; close it there and try again (on "
+                                  f"file systems without working locks, set "
+                                  f"HDF5_USE_FILE_LOCKING=FALSE)") from None
             if "already open for write" not in str(exc):
                 raise GlorotError(f"{path}: cannot open for writing ({_short(exc)})") from None
             _clear_dead_writer(path, take_over)  # the last writer was killed before closing it
@@ -527,16 +532,6 @@ def _writer_id() -> np.bytes_:
     return np.bytes_(f"{socket.gethostname()}:{os.getpid()}".encode()[:128])
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def live_writer_pid(path: Path) -> int | None:
     """The pid of a live process on this host that is writing the run file ``path`` (status
     ``running``), else None (also for files that are not run files)."""
@@ -551,7 +546,7 @@ def live_writer_pid(path: Path) -> int | None:
     host, _, pid = who.rpartition(":")
     if status != "running" or host != socket.gethostname() or not pid.isdigit():
         return None
-    return int(pid) if int(pid) != os.getpid() and _pid_alive(int(pid)) else None
+    return int(pid) if int(pid) != os.getpid() and pid_alive(int(pid)) else None
 
 
 def _clear_dead_writer(path: Path, take_over: bool = False) -> None:
@@ -570,7 +565,7 @@ def _clear_dead_writer(path: Path, take_over: bool = False) -> None:
     if host != socket.gethostname() and not take_over:
         raise GlorotError(f"{path}: is being written on host {host} (process {pid}); if that "
                           f"run is dead, run `h5clear -s {path}` and resume again")
-    if host == socket.gethostname() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+    if host == socket.gethostname() and int(pid) != os.getpid() and pid_alive(int(pid)):
         raise GlorotError(f"{path}: is still being written by process {pid}; stop it first "
                           f"(Ctrl-C checkpoints it)")
     with open(path, "r+b") as fh:
@@ -918,7 +913,7 @@ def read_run(path: str | os.PathLike, *, swmr: bool = True) -> RunData:
 def _writer_gone(writer: str) -> bool:
     """True when ``host:pid`` names this host and no such process exists."""
     host, _, pid = writer.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
+    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
 
 
 def _last_finite(a: np.ndarray) -> tuple[float | None, int | None]:
