@@ -301,13 +301,31 @@ def looks_like(data: bytes) -> str | None:
     return None
 
 
+def open_hdf5_read(path: str | os.PathLike):
+    """Open an HDF5 file for reading: plainly when no writer has it open, in SWMR mode when one
+    has (a run file that is growing, or whose writer was killed).
+
+    Plain first, because only a plain open checks the file's length against what HDF5
+    recorded: a truncated file opened in SWMR mode makes HDF5 retry its reads for minutes.
+    Raises OSError from h5py.
+    """
+    import h5py
+
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        text = str(exc)
+        if "already open for write" not in text and "unable to lock file" not in text:
+            raise
+    return h5py.File(path, "r", libver="latest", swmr=True)
+
+
 def glorot_file_format(path: str | os.PathLike) -> str:
     """The root ``format`` attribute of a glorot HDF5 file ("glorot-dataset", "glorot-run",
     "glorot-surface").
 
     Raises GlorotError "PATH: not a glorot file (...)" for anything else.
     """
-    import h5py
 
     path = Path(path)
     if not path.exists():
@@ -316,19 +334,16 @@ def glorot_file_format(path: str | os.PathLike) -> str:
         raise GlorotError(f"{path}: is a folder, expected a glorot file")
     if not _has_hdf5_signature(path):
         raise GlorotError(f"{path}: not a glorot file (not an HDF5 file)")
-    errors: list[OSError] = []
-    f = None
-    for swmr in (True, False):  # SWMR first: a run file may be growing right now
-        try:
-            f = h5py.File(path, "r", libver="latest", swmr=True) if swmr else h5py.File(path, "r")
-            break
-        except OSError as exc:
-            errors.append(exc)
-    if f is None:
-        if "lock" in str(errors[-1]).lower():
+    try:
+        f = open_hdf5_read(path)
+    except OSError as exc:
+        if "unable to lock file" in str(exc):
             raise GlorotError(f"{path}: is being created by a writer right now; try again in a "
-                              "moment")
-        raise GlorotError(f"{path}: HDF5 file cannot be read ({errors[-1]})")
+                              "moment") from None
+        if "truncated file" in str(exc):
+            raise GlorotError(f"{path}: damaged file: it is shorter than HDF5 recorded "
+                              f"(truncated by a copy or a crash)") from None
+        raise GlorotError(f"{path}: HDF5 file cannot be read ({exc})") from None
     with f:
         fmt = f.attrs.get("format")
     if fmt is None:

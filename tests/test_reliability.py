@@ -388,3 +388,130 @@ def test_a_run_file_held_open_by_another_program_is_one_plain_line(run_cli, tmp_
     assert code == 2 and err.count("\n") == 1
     assert "is open in another program" in err and "HDF5_USE_FILE_LOCKING" in err
     assert out.read_bytes() == before
+
+
+# ------------------------------------------------------------------- bad files ----
+
+def _bad_files(folder: Path, data_file: Path, run_file: Path) -> dict[str, Path]:
+    """One damaged or wrong file of each kind a user may hand glorot."""
+    rng = np.random.default_rng(0)
+    out = {}
+    out["zero-byte"] = folder / "zero.h5"
+    out["zero-byte"].write_bytes(b"")
+    out["random bytes"] = folder / "random.h5"
+    out["random bytes"].write_bytes(rng.integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    out["png renamed"] = folder / "image.h5"
+    out["png renamed"].write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    raw = run_file.read_bytes()
+    out["truncated run"] = folder / "cut_run.h5"
+    out["truncated run"].write_bytes(raw[: len(raw) // 2])
+    raw = data_file.read_bytes()
+    out["truncated dataset"] = folder / "cut_data.h5"
+    out["truncated dataset"].write_bytes(raw[: len(raw) // 3])
+    out["labels out of range"] = folder / "labels.h5"
+    out["labels out of range"].write_bytes(data_file.read_bytes())
+    with h5py.File(out["labels out of range"], "r+") as f:
+        y = f["train/y"][()]
+        y[5] = 7  # the file says 3 classes
+        f["train/y"][...] = y
+    out["mismatched shapes"] = folder / "shapes.h5"
+    out["mismatched shapes"].write_bytes(data_file.read_bytes())
+    with h5py.File(out["mismatched shapes"], "r+") as f:
+        del f["valid/y"]
+        f["valid/y"] = np.zeros(3, np.uint8)
+    out["newer run version"] = folder / "newer.h5"
+    out["newer run version"].write_bytes(run_file.read_bytes())
+    with h5py.File(out["newer run version"], "r+") as f:
+        f.attrs["format_version"] = 99
+    return out
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory, data_file):
+    folder = tmp_path_factory.mktemp("bad")
+    run_file = folder / "good_run.h5"
+    core.train(_config(data_file, 30), run_file)
+    return _bad_files(folder, data_file, run_file)
+
+
+@pytest.mark.parametrize("command", ["train", "inspect", "report", "resume"])
+@pytest.mark.parametrize("kind", ["zero-byte", "random bytes", "png renamed", "truncated run",
+                                  "truncated dataset", "labels out of range",
+                                  "mismatched shapes", "newer run version"])
+def test_a_bad_file_is_one_line_and_exit_2(run_cli, tmp_path, bad_files, command, kind):
+    path = bad_files[kind]
+    if command == "train" and "run" in kind or command in ("resume", "report") and (
+            "dataset" in kind or kind in ("labels out of range", "mismatched shapes")):
+        pytest.skip("not a file this command reads")
+    if command == "inspect" and kind in ("labels out of range", "mismatched shapes"):
+        pytest.skip("inspect reads labels as they are (and shows them)")
+    before = path.read_bytes()
+    args = {"train": ["train", "--data", path, *SMALL, "--steps", "5", "-o", tmp_path / "o.h5"],
+            "inspect": ["inspect", path], "report": ["report", path],
+            "resume": ["train", "--resume", path]}[command]
+    code, out, err = run_cli(*args)
+    assert code == 2, err
+    assert err.startswith("glorot: error: ") and err.count("\n") == 1 and out == ""
+    assert str(path) in err
+    assert path.read_bytes() == before and not (tmp_path / "o.h5").exists()
+
+
+# -------------------------------------------------------------------- fuzzing ----
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FLAG_VALUES = st.one_of(st.integers(-3, 5000).map(str), st.sampled_from(
+    ["", "0", "-1", "1e9", "nan", "inf", "abc", "1,2", "none", "default", "tanh", "0.01",
+     "-0.5", "99999999999999999999"]))
+TRAIN_FLAGS = ["--depth", "--width", "--batch-size", "--lr", "--steps", "--epochs", "--seed",
+               "--threads", "--probe-every", "--probe-size", "--probe-bins", "--eval-every",
+               "--eval-size", "--log-every", "--jacobian-every", "--jacobian-examples", "-a",
+               "-i", "--cost", "--dtype", "--input-scale", "--checkpoint-seconds"]
+
+
+FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@settings(max_examples=40, **FUZZ)
+@given(flags=st.lists(st.tuples(st.sampled_from(TRAIN_FLAGS), FLAG_VALUES), max_size=4))
+def test_fuzzed_train_flags_never_crash_and_never_leave_a_partial_file(run_cli, tmp_path,
+                                                                       data_file, flags):
+    out = tmp_path / "fz.h5"
+    if out.exists():
+        out.unlink()
+    base = {"--depth": "2", "--width": "8", "--steps": "20", "--eval-every": "10",
+            "--jacobian-every": "none", "--threads": "1"}
+    for k, v in flags:
+        base[k] = v
+    if "--epochs" in base:
+        base["--epochs"] = base["--epochs"][:6]  # keep fuzzed runs short
+        base.pop("--steps")
+    for k in ("--width", "--steps", "--probe-size", "--probe-bins", "--jacobian-examples",
+              "--batch-size", "--depth"):
+        if base.get(k, "").isdigit() and int(base[k]) > 64:
+            base[k] = "64"
+    if base.get("--epochs", "").replace(".", "").isdigit():
+        base["--epochs"] = "0.05"
+    args = [a for kv in base.items() for a in kv]
+    code, stdout, err = run_cli("train", "--data", data_file, *args, "-o", out)
+    assert code in (0, 1, 2), err
+    assert "Traceback" not in err
+    if code == 2:
+        assert err.startswith("glorot: error: ") and not out.exists()
+    if out.exists():
+        assert _status(out) in ("finished", "diverged")
+
+
+@settings(max_examples=25, **FUZZ)
+@given(content=st.binary(max_size=300), name=st.sampled_from(["x.h5", "x.png", "x"]),
+       command=st.sampled_from(["inspect", "report", "train-data", "resume"]))
+def test_fuzzed_files_are_one_line_errors(run_cli, tmp_path, content, name, command):
+    path = tmp_path / name
+    path.write_bytes(content)
+    args = {"inspect": ["inspect", path], "report": ["report", path],
+            "train-data": ["train", "--data", path, "--steps", "2", "-o", tmp_path / "o.h5"],
+            "resume": ["train", "--resume", path]}[command]
+    code, _, err = run_cli(*args)
+    assert code == 2 and err.startswith("glorot: error: ") and err.count("\n") == 1
+    assert not (tmp_path / "o.h5").exists()

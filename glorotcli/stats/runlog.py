@@ -33,7 +33,7 @@ import numpy as np
 
 from glorotcli import __version__
 from glorotcli.errors import GlorotError, WriteFailed
-from glorotcli.fileio import check_output_path, pid_alive
+from glorotcli.fileio import check_output_path, open_hdf5_read, pid_alive
 
 FORMAT = "glorot-run"
 FORMAT_VERSION = 1
@@ -776,19 +776,17 @@ def _open_read(path: Path, swmr: bool) -> h5py.File:
         raise GlorotError(f"{path}: no such file")
     if path.is_dir():
         raise GlorotError(f"{path}: is a folder, expected a run file")
-    errors = []
-    for use_swmr in ((True, False) if swmr else (False,)):
-        try:
-            if use_swmr:
-                return h5py.File(path, "r", libver="latest", swmr=True)
-            return h5py.File(path, "r")
-        except OSError as exc:
-            errors.append(exc)
-    text = str(errors[-1])
-    if "lock" in text.lower():
-        raise GlorotError(f"{path}: is being created by a writer right now; try again in a "
-                          f"moment") from None
-    raise GlorotError(f"{path}: not a readable HDF5 file ({_short(errors[-1])})") from None
+    try:
+        f = open_hdf5_read(path) if swmr else h5py.File(path, "r")
+    except OSError as exc:
+        if "unable to lock file" in str(exc):
+            raise GlorotError(f"{path}: is being created by a writer right now; try again in a "
+                              f"moment") from None
+        if "truncated file" in str(exc):
+            raise GlorotError(f"{path}: damaged run file: it is shorter than HDF5 recorded "
+                              f"(truncated by a copy or a crash)") from None
+        raise GlorotError(f"{path}: not a readable HDF5 file ({_short(exc)})") from None
+    return f
 
 
 def _check_run_file(path: Path) -> None:
