@@ -378,11 +378,15 @@ def fig_table1(tab: series.Table1, *, title: str, source: str = "") -> Figure:
         text.append(line)
         colors.append(cl)
     t = ax.table(cellText=text, rowLabels=rows, cellColours=colors,
-                 colLabels=[tab.column_label(c) for c in cols], loc="center",
+                 colLabels=[tab.column_label(c, sep="\n") for c in cols], loc="center",
                  cellLoc="center")
     t.auto_set_font_size(False)
     t.set_fontsize(9)
-    t.scale(1, 1.4)
+    t.auto_set_column_width(list(range(-1, len(cols))))
+    t.scale(1, 1.6)
+    for (r, _), c in t.get_celld().items():
+        if r == 0:  # the two-line column headers
+            c.set_height(c.get_height() * 2.2)
     ax.set_title(f"cells: measured / paper (Table 1); measured = {tab.measure}; shaded = "
                  f"measured here; '-' = none", fontsize=8, color="0.3", wrap=True)
     return _finish(fig, title, source)
@@ -605,7 +609,9 @@ def plan(runs: Sequence[RunData], table1: series.Table1 | None = None
     if others_err:
         out.append(Planned("fig12_test_error", others_err,
                            lambda rs=tuple(others_err): _fig_err(
-                               rs, "Fig. 12: test error during training on MNIST and CIFAR-10")))
+                               rs, "Fig. 12: test error during training on " + " and ".join(
+                                   paper.DATASET_LABELS[k] for k in ("mnist", "cifar10")
+                                   if any(series.data_kind(r) == k for r in rs)))))
     else:
         skipped.append("fig12_test_error: skipped (no MNIST or CIFAR-10 run with a test error)")
 
@@ -626,8 +632,10 @@ def plan(runs: Sequence[RunData], table1: series.Table1 | None = None
         def fig_t1(rs=tuple(with_err)):
             tab = table1 if table1 is not None else series.table1(rs)
             note = tab.budget_note()
-            return fig_table1(tab, title="Table 1: test error (%), measured here / paper"
-                              + (f",\n{note}" if note else ""), source=series.source_note(rs))
+            title = "Table 1: test error (%), measured here / paper" + (f", {note}" if note
+                                                                          else "")
+            return fig_table1(tab, title=textwrap.fill(title, 80),
+                              source=series.source_note(rs))
         out.append(Planned("table1", with_err, fig_t1))
     else:
         skipped.append("table1: skipped (no run with a test error)")

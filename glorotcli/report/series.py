@@ -316,14 +316,14 @@ class Table1:
     """Most updates of any run placed in each column (the budget the table is measured at)."""
     measure: str = "final test error"
 
-    def column_label(self, col: str) -> str:
-        """"MNIST" or, with a budget, "MNIST, 60,000 updates (2.4 %)"."""
+    def column_label(self, col: str, sep: str = ", ") -> str:
+        """"MNIST" or, with a budget, "MNIST, 60,000 updates (2.4 %)" (``sep`` between)."""
         label = paper.DATASET_LABELS.get(col, col)
         steps = self.budget.get(col)
         if not steps:
             return label
         share = 100 * steps / PAPER_UPDATES
-        return f"{label}, {steps:,} updates ({share:.2g} %)"
+        return f"{label}{sep}{steps:,} updates ({share:.2g} %)"
 
     def budget_note(self) -> str:
         """"after 60,000 updates on MNIST and 20,000 on Shapeset-3x2 (2.4 % and 0.8 % of the
