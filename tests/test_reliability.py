@@ -168,7 +168,7 @@ def test_disk_filling_up_during_training_stops_resumable_with_one_line(run_cli, 
         return runlog.RESERVE_BYTES + (2**30 if calls["n"] < 4 else 1000)
 
     monkeypatch.setattr(runlog, "free_bytes", shrinking)
-    code, stdout, err = run_cli("train", "--data", data_file, *SMALL, "--steps", "3000",
+    code, stdout, err = run_cli("train", "--data", data_file, *SMALL, "--steps", "600",
                                 "--log-every", "1", "--probe-every", "1", "-o", out)
     assert code == 2 and stdout == "" and err.count("\n") == 1
     assert "no space left on device" in err and f"glorot train --resume {out}" in err
@@ -177,7 +177,7 @@ def test_disk_filling_up_during_training_stops_resumable_with_one_line(run_cli, 
     code, _, err = run_cli("train", "--resume", out)
     assert code == 0, err
     ref = tmp_path / "ref.h5"
-    cfg = _config(data_file, 3000).replace(probe_every="1", log_every=1)
+    cfg = _config(data_file, 600).replace(probe_every="1", log_every=1)
     core.train(cfg, ref)
     _same_run(out, ref)
 
