@@ -165,7 +165,7 @@ def test_disk_filling_up_during_training_stops_resumable_with_one_line(run_cli, 
 
     def shrinking(folder):
         calls["n"] += 1
-        return runlog.RESERVE_BYTES + (2**30 if calls["n"] < 4 else 1000)
+        return runlog.RESERVE_BYTES + (2**30 if calls["n"] < 3 else 1000)
 
     monkeypatch.setattr(runlog, "free_bytes", shrinking)
     code, stdout, err = run_cli("train", "--data", data_file, *SMALL, "--steps", "600",
