@@ -370,8 +370,10 @@ def test_a_killed_worker_is_restarted_and_its_run_ends_as_if_never_killed(tmp_pa
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_checkpoints_every_running_run_and_the_same_command_finishes(tmp_path,
-                                                                           data_file):
+                                                                           data_file, sig,
+                                                                           code):
     folder = tmp_path / "sw"
     cmd = [sys.executable, "-m", "glorotcli", "sweep", "--data", str(data_file), "-a", "tanh",
            "--lr", "0.05", "--lr", "0.02", "--depth", "2", "--width", "32", "--steps",
@@ -381,11 +383,11 @@ def test_ctrl_c_checkpoints_every_running_run_and_the_same_command_finishes(tmp_
     files = [folder / f"tiny-tanh-normalized-d2-w32-lr{lr}.h5" for lr in ("0.05", "0.02")]
     try:
         _wait_for(lambda: all(_writer_pid(p) for p in files))
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == 130 and "run the same command again" in err, err
+    assert proc.returncode == code and "run the same command again" in err, err
     for p in files:
         with h5py.File(p, "r") as f:
             assert f["status"][()].decode().strip("\x00") == "interrupted"

@@ -185,6 +185,7 @@ def sweep_cmd(
     all_runs = sweep.merged_grid(runs, output)
     t0 = time.monotonic()
     display = _Display(progress, n_total=len(runs), n_done=len(plan.done))
+    stop_signal = _stop_on_sigterm()
     try:
         with display:
             outcomes = sweep.run_sweep(
@@ -196,7 +197,7 @@ def sweep_cmd(
                             output)
         stderr.print("glorot: sweep interrupted; runs were checkpointed; run the same command "
                      "again to continue", highlight=False, soft_wrap=True)
-        raise SystemExit(130) from None
+        raise SystemExit(128 + stop_signal[0]) from None  # 130 Ctrl-C, 143 SIGTERM
     summary = sweep.summarize(all_runs, output, recipe=name, command=command,
                               wall_seconds=time.monotonic() - t0)
     sweep.write_summary(summary, output)
@@ -215,6 +216,21 @@ def sweep_cmd(
 
 
 # ----------------------------------------------------------------- helpers ----
+
+def _stop_on_sigterm() -> list[int]:
+    """Make SIGTERM (a batch system's stop, ``kill``) stop the sweep like Ctrl-C: the running
+    runs checkpoint. Returns a one-item list that holds the signal that stopped it."""
+    import signal
+
+    which = [signal.SIGINT]
+
+    def handler(signum, frame):
+        which[0] = signum
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+    return which
+
 
 def _values(v) -> list:
     return list(v) if isinstance(v, list | tuple) else [v]
@@ -312,10 +328,12 @@ def _print_plan(rec, runs, plan, notes, sizes, jobs, scheduler) -> None:
     for note in notes:
         stderr.print(f"glorot: {note}", highlight=False, markup=False)
     todo = plan.todo
-    secs = [sweep.estimate_seconds(r.config, sizes[_data_id(r.config)]["n_in"],
-                                   sizes[_data_id(r.config)]["n_out"],
-                                   sizes[_data_id(r.config)]["n_train"],
-                                   sizes[_data_id(r.config)]["n_eval"]) for r in todo]
+    secs = []
+    for r in todo:
+        size = sizes[_data_id(r.config)]
+        secs.append(sweep.estimate_seconds(r.config, size["n_in"], size["n_out"],
+                                           size["n_train"], size["n_eval"],
+                                           start=plan.start_step.get(r.name, 0)))
     total = sum(secs)
     longest = max(secs, default=0.0)
     n_workers = jobs or (None if scheduler else os.cpu_count() or 1)

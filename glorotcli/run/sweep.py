@@ -99,6 +99,8 @@ class Plan:
     done: list[str] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)
     actions: dict[str, str] = field(default_factory=dict)
+    start_step: dict[str, int] = field(default_factory=dict)
+    """Step each ``todo`` run starts from (its checkpoint; 0 for a new run)."""
 
 
 def make_plan(grid: Sequence[GridRun], folder: Path, n_train: Callable[[TrainConfig], int | None]
@@ -127,6 +129,7 @@ def make_plan(grid: Sequence[GridRun], folder: Path, n_train: Callable[[TrainCon
             plan.actions[run.name] = st.status
             continue
         plan.todo.append(run)
+        plan.start_step[run.name] = max(st.checkpoint_step, 0)
         plan.actions[run.name] = ("extend" if st.status == "finished" else
                                   "resume" if st.checkpoint_step >= 0 else "restart")
     return plan
@@ -365,11 +368,12 @@ def params(config: TrainConfig, n_in: int, n_out: int) -> int:
 
 
 def estimate_seconds(config: TrainConfig, n_in: int, n_out: int, n_train: int | None,
-                     n_eval: int) -> float:
-    """Rough single-core seconds for one run: SGD steps plus evaluations on ``n_eval``
-    examples (valid + test) every ``eval_every`` steps, at ``EFFECTIVE_FLOPS``."""
+                     n_eval: int, start: int = 0) -> float:
+    """Rough single-core seconds for one run from step ``start`` to its end: SGD steps plus
+    evaluations on ``n_eval`` examples (valid + test) every ``eval_every`` steps, at
+    ``EFFECTIVE_FLOPS``."""
     p = params(config, n_in, n_out)
-    steps = config.total_steps(n_train)
+    steps = max(config.total_steps(n_train) - start, 0)
     train = steps * config.batch_size * p * STEP_FLOPS_PER_PARAM
     evals = (steps // config.eval_every + 2) if config.eval_every else 2
     return (train + evals * n_eval * p * 2) / EFFECTIVE_FLOPS
