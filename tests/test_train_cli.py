@@ -161,3 +161,43 @@ def test_resuming_a_run_that_diverged_says_why_and_what_to_do(run_cli, tmp_path,
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "diverged at step" in err and "would diverge again" in err
     assert "smaller --lr than 1e+06" in err
+
+
+def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(tmp_path, data_file):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "glorotcli", "train", "--data", str(data_file),
+                           *SMALL, "-o", str(tmp_path / "r.h5")], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    train = [line for line in lines if " train: " in line]
+    assert train[0].split(" ", 1)[1].startswith("train: 0/60 (0 %)")
+    assert train[-1].split(" ", 1)[1].startswith("train: 60/60 (100 %)")
+    assert "\x1b[" not in done.stderr and "nan" not in train[0]
+
+
+@pytest.mark.parametrize("flag, value, used, key", [
+    ("--probe-size", "5000", 100, "probe_size"),
+    ("--jacobian-examples", "5000", 100, "jacobian_examples"),
+    ("--eval-size", "100000", 100, "eval_size"),
+])
+def test_sizes_larger_than_the_data_are_cut_with_a_warning_and_recorded(run_cli, tmp_path,
+                                                                        data_file, flag,
+                                                                        value, used, key):
+    out = tmp_path / "r.h5"
+    code, _, err = run_cli("train", "--data", data_file, *SMALL, flag, value, "-o", out)
+    assert code == 0, err
+    assert f"glorot: warning: {flag} {value}:" in err and f"using {used}" in err
+    run = read_run(out)
+    assert run.config[key] == used
+    if key == "probe_size":
+        assert len(run.probe_y) == used
+
+
+def test_a_minibatch_larger_than_the_training_split_is_refused(run_cli, tmp_path, data_file):
+    code, _, err = run_cli("train", "--data", data_file, *SMALL, "--batch-size", "100000",
+                           "-o", tmp_path / "r.h5")
+    assert code == 2 and "--batch-size 100000 is larger than the 400 training examples" in err
+    assert not (tmp_path / "r.h5").exists()

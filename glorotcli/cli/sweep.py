@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from glorotcli.cli.app import app
-from glorotcli.cli.ui import print_json, print_path, stderr
+from glorotcli.cli.ui import duration, print_json, print_path, stderr
 from glorotcli.errors import GlorotError, RunFailed
 
 SWEEP_HELP = (
@@ -303,14 +303,6 @@ def _executor(jobs: int | None, scheduler: str | None):
     return LocalExecutor(jobs or os.cpu_count() or 1)
 
 
-def _hours(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _print_recipes() -> None:
     from glorotcli.run import recipes
 
@@ -342,10 +334,10 @@ def _print_plan(rec, runs, plan, notes, sizes, jobs, scheduler) -> None:
         counts[a] = counts.get(a, 0) + 1
     parts = ", ".join(f"{v} {k}" for k, v in counts.items())
     plural = "s" if len(runs) != 1 else ""
-    stderr.print(f"sweep: {len(runs)} run{plural} ({parts}); about {_hours(total)} of one core "
-                 f"to go: ~{_hours(max(total / 2, longest))} on 2 cores, "
-                 f"~{_hours(max(total / 100, longest))} on 100"
-                 + (f", ~{_hours(max(total / n_workers, longest))} with {n_workers} jobs here"
+    stderr.print(f"sweep: {len(runs)} run{plural} ({parts}); about {duration(total)} of one core "
+                 f"to go: ~{duration(max(total / 2, longest))} on 2 cores, "
+                 f"~{duration(max(total / 100, longest))} on 100"
+                 + (f", ~{duration(max(total / n_workers, longest))} with {n_workers} jobs here"
                     if n_workers and n_workers not in (2, 100) else ""),
                  highlight=False, soft_wrap=True)
     if plan.busy:
@@ -416,7 +408,7 @@ class _Display:
             eta = left / rate if rate and rate > 0 and not math.isnan(rate) else None
             info = (f"runs {e.done}/{self.n_total} done, {e.running} running, {e.left} "
                     f"waiting; {rate:,.0f} steps/s; ETA "
-                    f"{_hours(eta) if eta is not None else '?'}")
+                    f"{duration(eta) if eta is not None else '?'}")
             if self._bar is not None:
                 self._bar.update(self._task, completed=e.steps_done,
                                  total=max(e.steps_total, 1), info=info)

@@ -129,9 +129,18 @@ def train_cmd(
         from glorotcli.fileio import check_output_path
 
         check_output_path(output, force)
+    from glorotcli.nn.kernels import cache_is_cold
+
+    if cache_is_cold():
+        stderr.print("glorot: compiling the training kernels (first run only, about 20 s)",
+                     highlight=False)
     try:
         with progress_bar(progress) as bar:
             data_ = core.load_data(config, bar)
+            if resume is None:
+                config, notes = core.fit_to_data(config, data_)
+                for note in notes:
+                    stderr.print(f"glorot: warning: {note}", highlight=False, markup=False)
             if resume is not None:
                 result = core.resume(resume, config, data=data_, progress=bar)
             else:

@@ -21,14 +21,24 @@ stderr = Console(stderr=True)
 stdout = Console()
 
 
+PLAIN_SECONDS = 30.0
+"""Seconds between two plain progress lines when stderr is not a terminal."""
+
+
 @contextlib.contextmanager
 def progress_bar(enabled: bool = True) -> Iterator:
     """Yield a ``progress(task, done, total, **info)`` callback drawing rich bars on stderr.
 
-    Each distinct ``task`` name gets its own bar; ``info`` items are shown after the bar.
+    Each distinct ``task`` name gets its own bar; ``info`` items are shown after the bar. When
+    stderr is not a terminal (``nohup``, a batch job, ``2> log``), plain lines instead, without
+    escape codes: one when a task starts, then one every ``PLAIN_SECONDS`` (done/total, %,
+    the info items, ETA), and one when it completes.
     """
     if not enabled:
         yield lambda *a, **k: None
+        return
+    if not stderr.is_terminal and not _force_progress():
+        yield _plain_lines()
         return
     bars = Progress(
         TextColumn("[bold]{task.description}"),
@@ -51,6 +61,48 @@ def progress_bar(enabled: bool = True) -> Iterator:
 
     with bars:
         yield update
+
+
+def _plain_lines():
+    """The non-terminal progress reporter of ``progress_bar``."""
+    import time
+
+    state: dict[str, dict] = {}
+
+    def update(task: str, done: int, total: int | None, **info: object) -> None:
+        now = time.monotonic()
+        st = state.get(task)
+        first = st is None
+        if first:
+            st = state[task] = {"t0": now, "done0": done, "last": now, "ended": False}
+        finished = total is not None and done >= total
+        if not (first or finished or now - st["last"] >= PLAIN_SECONDS) or st["ended"]:
+            return
+        st["last"] = now
+        st["ended"] = finished
+        parts = [f"{done:,}/{total:,} ({100 * done / max(total, 1):.0f} %)" if total
+                 else f"{done:,}"]
+        parts += [f"{k} {_fmt(v)}" for k, v in info.items()
+                  if not (isinstance(v, float) and v != v)]  # no "loss nan" before step 1
+        rate = (done - st["done0"]) / max(now - st["t0"], 1e-9)
+        if total and not finished and rate > 0 and not first:
+            parts.append(f"ETA {duration((total - done) / rate)}")
+        if finished and not first:
+            parts.append(f"in {duration(now - st['t0'])}")
+        stamp = time.strftime("%H:%M:%S")
+        sys.stderr.write(f"{stamp} {task}: {', '.join(parts)}\n")
+        sys.stderr.flush()
+
+    return update
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``17 min``, ``3.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _force_progress() -> bool:
