@@ -43,3 +43,16 @@ def test_commands_compose_in_a_shell_pipeline_through_the_paths_they_print(tmp_p
     assert "run=r.h5" in done.stdout
     assert (tmp_path / "report.json").stat().st_size > 100
     assert any(p.suffix == ".png" for p in (tmp_path / "figs").iterdir())
+
+
+def test_missing_shared_data_fails_in_ci_and_skips_elsewhere(tmp_path, monkeypatch):
+    import pytest
+    from conftest import require_shared
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        require_shared(tmp_path / "absent", "golden images")
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception):
+        require_shared(tmp_path / "absent", "golden images")
+    require_shared(tmp_path, "a folder that exists")  # no exception

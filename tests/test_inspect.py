@@ -115,7 +115,6 @@ def _fake_run(path):
 
 
 def test_run_files_are_summarised_by_the_run_reader(tmp_path, run_cli, monkeypatch):
-    pytest.importorskip("glorotcli.stats.runlog")
     seen = []
 
     def fake_run_info(path):

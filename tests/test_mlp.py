@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from reference import ref_gradients
 
+from glorotcli.errors import GlorotError
 from glorotcli.nn import mlp
 from glorotcli.nn.init import init_mlp
 
@@ -150,3 +151,19 @@ def test_child_processes_can_get_the_environment_without_glorots_openmp_settings
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["ACTIVE"]
+
+
+def test_an_unknown_cost_raises_instead_of_computing_another():
+    p = np.full((2, 3), 1 / 3)
+    with pytest.raises(GlorotError, match="cost"):
+        mlp.loss(p, np.array([0, 1]), cost="hinge")
+
+
+def test_an_unknown_input_scale_raises_instead_of_mapping_to_minus_one_one():
+    from glorotcli.nn.train import scale_inputs
+
+    x = np.array([[0, 255]], np.uint8)
+    np.testing.assert_array_equal(scale_inputs(x, np.float64, "-1,1"), [[-1.0, 1.0]])
+    np.testing.assert_array_equal(scale_inputs(x, np.float64, "0,1"), [[0.0, 1.0]])
+    with pytest.raises(GlorotError, match="--input-scale"):
+        scale_inputs(x, np.float64, "0,255")

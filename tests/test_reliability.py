@@ -205,10 +205,10 @@ main(sys.argv[1:])
 ])
 def test_a_file_size_limit_is_one_line_and_exit_2_never_a_crash(tmp_path, data_file, args,
                                                                 limit):
-    from conftest import MNIST_DIR
+    from conftest import MNIST_DIR, require_shared
 
-    if "MNIST" in args and not MNIST_DIR.is_dir():
-        pytest.skip("no MNIST files")  # conftest fails the suite in CI when they are missing
+    if "MNIST" in args:
+        require_shared(MNIST_DIR, "real MNIST files")
     args = [str(MNIST_DIR) if a == "MNIST" else str(data_file) if a == "DATA" else a
             for a in args]
     out = tmp_path / "out" / "x.h5"
@@ -279,10 +279,9 @@ HTML = b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head></html>
 ])
 def test_a_download_accident_in_mnist_says_what_the_file_is(run_cli, tmp_path, content,
                                                             expected):
-    from conftest import MNIST_DIR
+    from conftest import MNIST_DIR, require_shared
 
-    if not MNIST_DIR.is_dir():
-        pytest.skip("no MNIST files")
+    require_shared(MNIST_DIR, "real MNIST files")
     if content is None:  # the real images file, compressed once more on top of its gzip
         content = (MNIST_DIR / "train-images-idx3-ubyte.gz").read_bytes()
     folder = _mnist_folder(tmp_path, content)
@@ -293,10 +292,9 @@ def test_a_download_accident_in_mnist_says_what_the_file_is(run_cli, tmp_path, c
 
 
 def test_a_folder_named_like_the_file_with_the_file_inside_says_move_it_up(run_cli, tmp_path):
-    from conftest import MNIST_DIR
+    from conftest import MNIST_DIR, require_shared
 
-    if not MNIST_DIR.is_dir():
-        pytest.skip("no MNIST files")
+    require_shared(MNIST_DIR, "real MNIST files")
     folder = tmp_path / "mnist"
     folder.mkdir()
     for p in MNIST_DIR.glob("*.gz"):
@@ -344,10 +342,9 @@ def test_a_cifar_batch_that_is_an_html_page_says_so(run_cli, tmp_path):
 
 def test_kill_9_during_import_leaves_a_temporary_file_the_next_import_removes(run_cli,
                                                                              tmp_path):
-    from conftest import MNIST_DIR
+    from conftest import MNIST_DIR, require_shared
 
-    if not MNIST_DIR.is_dir():
-        pytest.skip("no MNIST files")
+    require_shared(MNIST_DIR, "real MNIST files")
     out = tmp_path / "m.h5"
     script = ("import os, signal, sys\n"
               "import glorotcli.fileio as f\n"

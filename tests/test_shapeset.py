@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import reference as ref
-from conftest import GOLDEN
+from conftest import GOLDEN, require_shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,8 +18,7 @@ N_DIST = 24_000  # images for the distribution tests (well under a second)
 
 @pytest.fixture(scope="module")
 def golden():
-    if not GOLDEN.exists():
-        pytest.skip(f"golden images not found at {GOLDEN}")
+    require_shared(GOLDEN, "golden images")
     with np.load(GOLDEN) as d:
         return {k: d[k] for k in d.files}
 

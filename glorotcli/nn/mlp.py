@@ -103,7 +103,10 @@ def output_delta(p: np.ndarray, y: np.ndarray, cost: str) -> np.ndarray:
 
 
 def loss(p: np.ndarray, y: np.ndarray, cost: str = "nll") -> float:
-    """Mean cost over the batch."""
+    """Mean cost over the batch: ``nll`` (negative log-likelihood of the softmax output ``p``,
+    (B, K)) or ``quadratic`` (squared distance to the one-hot target). Raises GlorotError for
+    another cost."""
+    _check_cost(cost)
     B = len(y)
     if cost == "nll":
         return float(-np.log(np.maximum(p[np.arange(B), y], 1e-30)).mean())
