@@ -77,3 +77,17 @@ def test_every_command_has_a_section_with_an_example_in_cli_md(path):
     assert any(f"glorot {path}" in b for b in blocks), (
         f"docs/cli.md section {heading} has no code block with an example `glorot {path} ...`")
     assert "(to be written)" not in body, f"docs/cli.md section {heading} is a placeholder"
+
+
+def test_help_lists_the_commands_in_the_order_of_the_workflow():
+    from typer.testing import CliRunner
+
+    from glorotcli.cli.app import _register, app
+
+    _register()
+    out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "120"}).output
+    commands = out[out.index("Commands"):]
+    names = [line.split()[1] for line in commands.splitlines()
+             if line.startswith("│ ") and len(line.split()) > 2 and line[2:3].isalpha()]
+    assert names == ["gen-data", "import", "train", "sweep", "report", "inspect", "surface",
+                     "bench"]

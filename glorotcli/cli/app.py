@@ -12,12 +12,24 @@ import os
 import sys
 
 import typer
+import typer.core
 
 from glorotcli import __version__
 from glorotcli.errors import GlorotError
 
+WORKFLOW = ("gen-data", "import", "train", "sweep", "report", "inspect", "surface", "bench")
+"""Commands in the order of the workflow, as ``glorot --help`` lists them."""
+
+
+class _WorkflowOrder(typer.core.TyperGroup):
+    def list_commands(self, ctx) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: (WORKFLOW.index(n) if n in WORKFLOW else 99, n))
+
+
 app = typer.Typer(
     name="glorot",
+    cls=_WorkflowOrder,
     help=(
         "Reproduce Glorot & Bengio (2010): make Shapeset-3x2 or import MNIST/CIFAR-10, train "
         "deep MLPs while recording per-layer statistics, and draw the paper's figures.\n\n"

@@ -34,9 +34,11 @@ def bench(
     json_out: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Time SGD training steps of the paper's net (1024-1000x5-9, tanh, NLL) in glorot, plain
-    NumPy and PyTorch eager, each in its own process, in interleaved rounds; print steps/s and
-    glorot's speed ratio to each reference, against the targets of docs/performance.md.
+    """Time training steps of the paper's net in glorot, NumPy and PyTorch, side by side.
+
+    The net is 1024-1000x5-9, tanh, NLL; each implementation runs in its own process, in
+    interleaved rounds; prints steps/s and glorot's speed ratio to each reference, against the
+    targets of docs/performance.md.
 
     Takes about 1-2 minutes with the defaults. Example:
 
