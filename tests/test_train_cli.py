@@ -201,3 +201,13 @@ def test_a_minibatch_larger_than_the_training_split_is_refused(run_cli, tmp_path
                            "-o", tmp_path / "r.h5")
     assert code == 2 and "--batch-size 100000 is larger than the 400 training examples" in err
     assert not (tmp_path / "r.h5").exists()
+
+
+def test_closing_line_gives_the_share_of_each_measurement(run_cli, tmp_path, data_file):
+    code, out, err = run_cli("train", "--data", data_file, *SMALL, "-o", tmp_path / "s.h5")
+    assert code == 0, err
+    last = err.strip().splitlines()[-1]
+    info = run_info(tmp_path / "s.h5")
+    assert "measurements took" in last and "Jacobians" in last and "probes" in last
+    jac = 100 * info["jacobian_seconds"] / info["wall_seconds"]
+    assert f"Jacobians {jac:.0f} %" in last

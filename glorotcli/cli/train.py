@@ -161,8 +161,8 @@ def train_cmd(
     else:
         pct = "" if result.test_error is None or result.test_error != result.test_error \
             else f", test error {100 * result.test_error:.2f}%"
-        stderr.print(f"{result.steps} steps in {result.wall_seconds:.1f} s{pct}; probes took "
-                     f"{100 * result.probe_fraction:.1f}% of the time", highlight=False)
+        stderr.print(f"{result.steps:,} steps in {result.wall_seconds:.1f} s{pct}; "
+                     f"{_measurement_share(result)}", highlight=False, soft_wrap=True)
         print_path(result.path)
 
 
@@ -183,3 +183,16 @@ def _resumed_config(stored: TrainConfig, given: dict, run: Path) -> TrainConfig:
     if "data" in changes and stored.online:
         raise GlorotError(f"{run} was trained --online; --data cannot be given with --resume")
     return dataclasses.replace(stored, **changes).validate()
+
+
+def _measurement_share(result) -> str:
+    """"measurements took 61 % of the time (probes 4 %, Jacobians 52 %, evaluation 5 %)"."""
+    wall = result.wall_seconds or 0.0
+    if wall <= 0:
+        return "no time measured"
+    parts = {"probes": result.probe_seconds, "Jacobians": result.jacobian_seconds,
+             "evaluation": result.eval_seconds}
+    total = sum(parts.values())
+    detail = ", ".join(f"{k} {100 * v / wall:.0f} %" for k, v in parts.items() if v > 0)
+    return (f"measurements took {100 * total / wall:.0f} % of the time"
+            + (f" ({detail})" if detail else ""))
