@@ -209,5 +209,8 @@ def test_closing_line_gives_the_share_of_each_measurement(run_cli, tmp_path, dat
     last = err.strip().splitlines()[-1]
     info = run_info(tmp_path / "s.h5")
     assert "measurements took" in last and "Jacobians" in last and "probes" in last
+    import re
+
     jac = 100 * info["jacobian_seconds"] / info["wall_seconds"]
-    assert f"Jacobians {jac:.0f} %" in last
+    shown = float(re.search(r"Jacobians (\d+) %", last).group(1))
+    assert abs(shown - jac) <= 1.5

@@ -23,6 +23,8 @@ stdout = Console()
 
 PLAIN_SECONDS = 30.0
 """Seconds between two plain progress lines when stderr is not a terminal."""
+LONG_TASKS = ("train",)
+"""Tasks that get a plain start line at once (others only after ``PLAIN_SECONDS``)."""
 
 
 @contextlib.contextmanager
@@ -76,10 +78,15 @@ def _plain_lines():
         if first:
             st = state[task] = {"t0": now, "done0": done, "last": now, "ended": False}
         finished = total is not None and done >= total
-        if not (first or finished or now - st["last"] >= PLAIN_SECONDS) or st["ended"]:
+        # a start line for training (a long task by nature); other tasks speak up only once
+        # they have run for PLAIN_SECONDS, so quick commands stay quiet
+        start = first and task in LONG_TASKS
+        due = now - st["last"] >= PLAIN_SECONDS
+        if st["ended"] or not (start or due or (finished and st.get("said"))):
             return
         st["last"] = now
         st["ended"] = finished
+        st["said"] = True
         parts = [f"{done:,}/{total:,} ({100 * done / max(total, 1):.0f} %)" if total
                  else f"{done:,}"]
         parts += [f"{k} {_fmt(v)}" for k, v in info.items()

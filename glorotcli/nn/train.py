@@ -714,6 +714,7 @@ def resume(path: str | Path, config: TrainConfig | None = None, *,
     sizes = tuple(run.sizes)
     data = data or load_data(config, progress)
     check_data_matches(path, sizes, data)
+    config, _ = fit_to_data(config, data)
     total = config.total_steps(data.n_train)
     if run.status == "diverged":
         last = int(run.log["step"][-1]) if len(run.log["step"]) else 0

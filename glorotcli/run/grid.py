@@ -108,10 +108,23 @@ def network_key(config: TrainConfig, tag: str | None = None) -> tuple:
     return (tag or data_tag(config),) + tuple(sorted(d.items()))
 
 
-def differing_settings(a: TrainConfig, b: TrainConfig) -> list[str]:
-    """Settings (as flags) in which two configurations differ, ignoring the resumable ones."""
-    return [FLAGS.get(k, k) for k in _FIELDS if k not in RESUMABLE
-            and getattr(a, k) != getattr(b, k)]
+CUT_TO_DATA = ("probe_size", "jacobian_examples", "eval_size")
+"""Sizes a run cuts to what its data has (``train.fit_to_data``): a stored value smaller than
+the asked one is the same setting."""
+
+
+def differing_settings(stored: TrainConfig, wanted: TrainConfig) -> list[str]:
+    """Settings (as flags) in which a run's stored configuration differs from the wanted one,
+    ignoring the resumable ones and sizes that were cut to the data."""
+    out = []
+    for k in _FIELDS:
+        a, b = getattr(stored, k), getattr(wanted, k)
+        if k in RESUMABLE or a == b:
+            continue
+        if k in CUT_TO_DATA and a is not None and (b is None or a < b):
+            continue
+        out.append(FLAGS.get(k, k))
+    return out
 
 
 # ------------------------------------------------------------------------ expansion ----
