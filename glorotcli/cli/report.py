@@ -50,7 +50,7 @@ def report(
     width: int = typer.Option(48, "--chart-width", min=8, max=200,
                               help="Characters per unicode chart."),
 ) -> None:
-    from glorotcli.report import figures, series, terminal
+    from glorotcli.report import series, terminal
 
     if any(not name.strip() for name in run_names):
         raise GlorotError("a run file name is empty (did the command inside \"$(...)\" "
@@ -70,17 +70,7 @@ def report(
         return
     data = series.load_runs(runs)
     if png is not None:
-        formats = ("png", "pdf") if pdf else ("png",)
-        written, notes = figures.write_figures(data, png, force=force, formats=formats)
-        for note in notes:
-            stderr.print(f"glorot: {note}", markup=False, highlight=False, soft_wrap=True)
-        if not written:
-            raise GlorotError("none of the paper's figures can be drawn from these runs")
-        if as_json:
-            print_json({"written": [str(p) for p in written], "notes": notes})
-            return
-        for path in written:
-            print_path(path)
+        _write_figures(data, png, pdf=pdf, force=force, as_json=as_json)
         return
     if as_json:
         print_json(terminal.report_json(data))
@@ -88,11 +78,30 @@ def report(
     stdout.print(terminal.render(data, width, console_width=stdout.width))
 
 
+def _write_figures(runs, png: Path, *, pdf: bool, force: bool, as_json: bool,
+                   table1=None) -> None:
+    """``--png DIR``: write the figures, say what was skipped, print the paths (or JSON)."""
+    from glorotcli.report import figures
+
+    formats = ("png", "pdf") if pdf else ("png",)
+    written, notes = figures.write_figures(runs, png, force=force, formats=formats,
+                                           table1=table1)
+    for note in notes:
+        stderr.print(f"glorot: {note}", markup=False, highlight=False, soft_wrap=True)
+    if not written:
+        raise GlorotError("none of the paper's figures can be drawn from these runs")
+    if as_json:
+        print_json({"written": [str(p) for p in written], "notes": notes})
+        return
+    for path in written:
+        print_path(path)
+
+
 def _sweep_report(folder: Path, *, png: Path | None, pdf: bool, force: bool,
                   as_json: bool) -> None:
     """``glorot report DIR`` for a sweep folder: the selection, Table 1 from it, and the
     figures of the selected runs."""
-    from glorotcli.report import figures, series, terminal
+    from glorotcli.report import series, terminal
     from glorotcli.run.sweep import read_summary
 
     if pdf and png is None:
@@ -105,16 +114,8 @@ def _sweep_report(folder: Path, *, png: Path | None, pdf: bool, force: bool,
     if png is not None:
         if not selected:
             raise GlorotError(f"{folder}: no network has a selected run yet")
-        formats = ("png", "pdf") if pdf else ("png",)
-        written, notes = figures.write_figures(list(selected.values()), png, force=force,
-                                               formats=formats, table1=tab)
-        for note in notes:
-            stderr.print(f"glorot: {note}", markup=False, highlight=False, soft_wrap=True)
-        if as_json:
-            print_json({"written": [str(p) for p in written], "notes": notes})
-            return
-        for path in written:
-            print_path(path)
+        _write_figures(list(selected.values()), png, pdf=pdf, force=force, as_json=as_json,
+                       table1=tab)
         return
     if as_json:
         print_json({"folder": str(folder), "selection": summary.get("selection"),
