@@ -432,17 +432,18 @@ def bad_files(tmp_path_factory, data_file):
     return _bad_files(folder, data_file, run_file)
 
 
-@pytest.mark.parametrize("command", ["train", "inspect", "report", "resume"])
-@pytest.mark.parametrize("kind", ["zero-byte", "random bytes", "png renamed", "truncated run",
-                                  "truncated dataset", "labels out of range",
-                                  "mismatched shapes", "newer run version"])
+ANY = ["zero-byte", "random bytes", "png renamed"]
+BAD_FOR = {  # the bad files each command reads (inspect shows labels as they are)
+    "train": ANY + ["truncated dataset", "labels out of range", "mismatched shapes"],
+    "inspect": ANY + ["truncated run", "truncated dataset", "newer run version"],
+    "report": ANY + ["truncated run", "newer run version"],
+    "resume": ANY + ["truncated run", "newer run version"],
+}
+
+
+@pytest.mark.parametrize("command, kind", [(c, k) for c, ks in BAD_FOR.items() for k in ks])
 def test_a_bad_file_is_one_line_and_exit_2(run_cli, tmp_path, bad_files, command, kind):
     path = bad_files[kind]
-    if command == "train" and "run" in kind or command in ("resume", "report") and (
-            "dataset" in kind or kind in ("labels out of range", "mismatched shapes")):
-        pytest.skip("not a file this command reads")
-    if command == "inspect" and kind in ("labels out of range", "mismatched shapes"):
-        pytest.skip("inspect reads labels as they are (and shows them)")
     before = path.read_bytes()
     args = {"train": ["train", "--data", path, *SMALL, "--steps", "5", "-o", tmp_path / "o.h5"],
             "inspect": ["inspect", path], "report": ["report", path],
@@ -513,3 +514,45 @@ def test_fuzzed_files_are_one_line_errors(run_cli, tmp_path, content, name, comm
     code, _, err = run_cli(*args)
     assert code == 2 and err.startswith("glorot: error: ") and err.count("\n") == 1
     assert not (tmp_path / "o.h5").exists()
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_then_resume_ends_as_an_uninterrupted_run(tmp_path,
+                                                                           data_file):
+    """Checkpoints every 0.01 s and a probe every 20 steps, so kills land inside checkpoint
+    writes, probe writes and flushes as well as between them; each time the file must open,
+    inspect must say the writer is gone, and --resume must go on; the end is bit-identical."""
+    rng = np.random.default_rng(7)
+    out = tmp_path / "r.h5"
+    flags = [*SMALL, "--steps", "8000", "--probe-every", "20", "--log-every", "10",
+             "--checkpoint-seconds", "0.01"]
+    first = [*GLOROT, "train", "--data", str(data_file), *flags, "-o", str(out)]
+    resume = [*GLOROT, "train", "--resume", str(out)]
+    kills, finished = 0, False
+    for attempt in range(6):
+        proc = subprocess.Popen(first if attempt == 0 else resume, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        _wait(lambda: _checkpoint_step(out) >= 0)
+        time.sleep(float(rng.uniform(0.05, 0.5)))
+        if proc.poll() is not None:
+            assert proc.returncode == 0, proc.stderr.read()
+            finished = True
+            break
+        proc.kill()
+        proc.wait()
+        kills += 1
+        info = json.loads(subprocess.run([*GLOROT, "inspect", str(out), "--json"],
+                                         capture_output=True, text=True).stdout)
+        if info["status"] == "finished":  # killed while exiting, after closing the file
+            finished = True
+            break
+        assert info["status"] == "interrupted" and info["writer_gone"] is True, info
+        assert info["checkpoint_step"] >= 0
+    if not finished:
+        done = subprocess.run(resume, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert kills >= 2
+    ref = tmp_path / "ref.h5"
+    core.train(_config(data_file, 8000).replace(probe_every="20", log_every=10,
+                                                checkpoint_seconds=0.01), ref)
+    _same_run(out, ref)
