@@ -23,3 +23,11 @@ def make_data(path, n_train=400, d=64, k=3, seed=0, contrast=120):
                          class_names=[f"c{i}" for i in range(k)],
                          splits={"train": split(n_train), "valid": split(100),
                                  "test": split(100)})
+
+
+def checkpoint_arrays(path) -> list[np.ndarray]:
+    """The resume point's W0, W1, ..., b0, b1, ... of a run file (its active slot)."""
+    from glorotcli.stats.runlog import read_checkpoint
+
+    ck = read_checkpoint(path)
+    return [*ck.W, *ck.b]

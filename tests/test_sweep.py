@@ -15,7 +15,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from helpers import make_data
+from helpers import checkpoint_arrays, make_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +23,7 @@ from glorotcli.config import TrainConfig
 from glorotcli.errors import GlorotError
 from glorotcli.nn import train as core
 from glorotcli.run import grid, recipes, sweep
+from glorotcli.stats.runlog import active_checkpoint
 
 TINY = ["--depth", "2", "--width", "16", "--steps", "120", "--eval-every", "40",
         "--jacobian-every", "none", "--probe-every", "60"]
@@ -38,9 +39,7 @@ def _mtimes(folder: Path) -> dict[str, int]:
 
 
 def _weights(path: Path) -> list[np.ndarray]:
-    with h5py.File(path, "r") as f:
-        g = f["checkpoint"]
-        return [g[k][()] for k in sorted(g) if k[0] in "Wb"]
+    return checkpoint_arrays(path)
 
 
 def _best_valid(path: Path) -> tuple[float, float]:
@@ -331,7 +330,7 @@ def _writer_pid(path: Path) -> int | None:
     try:
         with h5py.File(path, "r", libver="latest", swmr=True) as f:
             if f["status"][()].decode().strip("\x00") != "running" or \
-                    int(f["checkpoint/step"][()]) < 0:
+                    active_checkpoint(f) is None:
                 return None
             return int(f["writer"][()].decode().rpartition(":")[2])
     except (OSError, KeyError, ValueError):

@@ -8,17 +8,22 @@ import signal
 import h5py
 import numpy as np
 import pytest
-from helpers import make_data
+from helpers import checkpoint_arrays, make_data
 
 from glorotcli.config import TrainConfig
 from glorotcli.errors import GlorotError, RunFailed
 from glorotcli.nn import train as core
 from glorotcli.nn.mlp import MLP
-from glorotcli.stats.runlog import read_run
+from glorotcli.stats.runlog import (
+    CHECKPOINT_SLOTS,
+    active_checkpoint,
+    read_checkpoint,
+    read_run,
+)
 
 # Timing series and attributes: the only things allowed to differ between identical runs.
 TIMING = {"log/wall_time", "log/probe_seconds", "log/jacobian_seconds", "log/eval_seconds",
-          "checkpoint/state"}
+          "checkpoint/state", "checkpoint_b/state"}
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +39,20 @@ def cfg(data_file, **kw):
 
 
 def contents(path) -> dict:
-    """Every dataset and attribute of a file, as arrays (timing entries left out)."""
+    """Every dataset and attribute of a file, as arrays (timing entries left out). The two
+    checkpoint slots are compared through the one a resume would use: which slot holds it
+    depends on how many checkpoints the run wrote, not on what it computed."""
     out = {}
     with h5py.File(path, "r") as f:
         def visit(name, obj):
-            if isinstance(obj, h5py.Dataset) and name not in TIMING:
+            if isinstance(obj, h5py.Dataset) and name not in TIMING \
+                    and name.split("/")[0] not in CHECKPOINT_SLOTS:
                 out[name] = obj[()]
         f.visititems(visit)
+        slot = active_checkpoint(f)
+        for k in f[slot]:
+            if k != "state":
+                out[f"checkpoint(active)/{k}"] = f[slot][k][()]
         for k, v in f.attrs.items():
             if k != "created":
                 out[f"@{k}"] = v
@@ -87,9 +99,8 @@ def test_logged_errors_are_those_of_the_final_net_on_valid_and_test(tmp_path, da
                progress=lambda task, done, total, **info: calls.append((task, done, total)))
     assert calls[-1] == ("train", 150, 150)
     run = read_run(tmp_path / "r.h5")
-    with h5py.File(tmp_path / "r.h5") as f:
-        net = MLP(run.sizes, "tanh", [f[f"checkpoint/W{i}"][()] for i in range(4)],
-                  [f[f"checkpoint/b{i}"][()] for i in range(4)])
+    ck = read_checkpoint(tmp_path / "r.h5")
+    net = MLP(run.sizes, "tanh", ck.W, ck.b)
     ds = read_dataset(data_file)
     for split, key in (("valid", "valid_error"), ("test", "test_error")):
         x = ds.splits[split].x.astype(np.float32) / np.float32(255)
@@ -108,10 +119,9 @@ def test_extended_run_ends_with_the_weights_of_the_uninterrupted_run(tmp_path, d
     core.train(cfg(data_file), tmp_path / "full.h5")
     core.train(cfg(data_file, steps=130), tmp_path / "part.h5")  # stops mid-pass, mid-row
     core.resume(tmp_path / "part.h5", cfg(data_file))
-    with h5py.File(tmp_path / "full.h5") as fa, h5py.File(tmp_path / "part.h5") as fb:
-        for i in range(4):
-            np.testing.assert_array_equal(fa[f"checkpoint/W{i}"][()], fb[f"checkpoint/W{i}"][()])
-            np.testing.assert_array_equal(fa[f"checkpoint/b{i}"][()], fb[f"checkpoint/b{i}"][()])
+    for a, b in zip(checkpoint_arrays(tmp_path / "full.h5"),
+                    checkpoint_arrays(tmp_path / "part.h5"), strict=True):
+        np.testing.assert_array_equal(a, b)
     full, part = read_run(tmp_path / "full.h5"), read_run(tmp_path / "part.h5")
     # the extended run also logged, evaluated and probed at its old end, step 130
     assert 130 in part.log["step"] and 130 not in full.log["step"]
@@ -144,9 +154,10 @@ def test_ctrl_c_checkpoints_and_resume_matches_the_uninterrupted_run(tmp_path, d
 def test_probing_never_changes_the_training(tmp_path, data_file):
     core.train(cfg(data_file), tmp_path / "probed.h5")
     core.train(cfg(data_file, probe_every="none"), tmp_path / "plain.h5")
+    for a, b in zip(checkpoint_arrays(tmp_path / "probed.h5"),
+                    checkpoint_arrays(tmp_path / "plain.h5"), strict=True):
+        np.testing.assert_array_equal(a, b)
     with h5py.File(tmp_path / "probed.h5") as fa, h5py.File(tmp_path / "plain.h5") as fb:
-        for i in range(4):
-            np.testing.assert_array_equal(fa[f"checkpoint/W{i}"][()], fb[f"checkpoint/W{i}"][()])
         np.testing.assert_array_equal(fa["log/train_loss"][()], fb["log/train_loss"][()])
         assert "layers" not in fb
 
@@ -243,9 +254,9 @@ def test_online_run_resumes_on_the_same_stream(tmp_path):
     core.train(c, tmp_path / "full.h5")
     core.train(c.replace(steps=25), tmp_path / "part.h5")
     core.resume(tmp_path / "part.h5", c)
-    with h5py.File(tmp_path / "full.h5") as fa, h5py.File(tmp_path / "part.h5") as fb:
-        for i in range(3):
-            np.testing.assert_array_equal(fa[f"checkpoint/W{i}"][()], fb[f"checkpoint/W{i}"][()])
+    for a, b in zip(checkpoint_arrays(tmp_path / "full.h5"),
+                    checkpoint_arrays(tmp_path / "part.h5"), strict=True):
+        np.testing.assert_array_equal(a, b)
     run = read_run(tmp_path / "full.h5")
     assert run.dataset["kind"] == "shapeset-online" and run.sizes == (1024, 16, 16, 9)
     assert run.probe_x.shape == (300, 1024)
@@ -267,7 +278,8 @@ def test_a_second_ctrl_c_waits_for_the_checkpoint_being_written():
 def test_a_torn_checkpoint_is_refused_instead_of_resumed(tmp_path, data_file):
     core.train(cfg(data_file, steps=20), tmp_path / "r.h5")
     with h5py.File(tmp_path / "r.h5", "r+", libver="latest") as f:
-        f["checkpoint/W1"][0, 0] += 1.0  # as if the writer died halfway through W1
+        slot = active_checkpoint(f)
+        f[f"{slot}/W1"][0, 0] += 1.0  # as if the disk had changed W1 after it was written
     with pytest.raises(GlorotError, match="checkpoint is damaged"):
         core.resume(tmp_path / "r.h5", cfg(data_file, steps=30))
     assert read_run(tmp_path / "r.h5").status == "finished"  # the file was left alone

@@ -631,8 +631,7 @@ def _drive(trainer: _Trainer) -> TrainResult:
         w.abandon("interrupted")
         raise GlorotError(f"{exc}; the run stopped at its last checkpoint: free some space, "
                           f"then: glorot train --resume {w.path}") from None
-    except WriteFailed as exc:  # HDF5 failed a write
-        w.abandon("interrupted")
+    except WriteFailed as exc:  # HDF5 failed a write: the file is left as it is on disk
         raise WriteFailed(f"{exc}; the file keeps its last checkpoint: glorot train --resume "
                           f"{w.path}") from None
     except BaseException:

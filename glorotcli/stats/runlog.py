@@ -56,6 +56,11 @@ process (h5py issue #914, a bug in the HDF5 library)."""
 
 _STATUS_DTYPE = "S16"
 _JSON_CAPACITY = 65536  # bytes of the fixed-length JSON datasets in /checkpoint
+CHECKPOINT_SLOTS = ("checkpoint", "checkpoint_b")
+"""Two resume points, written in turn: a writer killed while writing one leaves the other
+whole. Each slot's ``step`` is set to -1 before its arrays are overwritten and to the step
+after; readers take the slot with the larger step (files of earlier versions have the first
+slot only)."""
 _CHUNK_TARGET = 64 * 1024
 _CHUNK_MIN = 10 * 1024
 _CHUNK_MAX = 1024 * 1024
@@ -87,9 +92,16 @@ class Checkpoint:
     state: dict
 
 
+_UNSAFE: list = []
+"""HDF5 files whose writes failed. They are never closed or freed: closing such a file crashes
+the process (h5py issue #914), so they are kept referenced until the CLI's immediate exit
+(``WriteFailed.hard_exit``). What they hold on disk stays as the last checkpoint left it."""
+
+
 def _writes(method):
     """Turn HDF5's write failures (OSError or RuntimeError from h5py) in a ``RunWriter``
-    method into ``WriteFailed`` naming the file."""
+    method into ``WriteFailed`` naming the file; the writer is then closed for good without
+    touching the file again."""
     import functools
 
     @functools.wraps(method)
@@ -97,6 +109,8 @@ def _writes(method):
         try:
             return method(self, *args, **kwargs)
         except (OSError, RuntimeError) as exc:
+            _UNSAFE.append(self._f)
+            self.closed = True
             raise WriteFailed(f"{self.path}: writing failed ({_reason(exc)})") from None
     return wrapper
 
@@ -112,11 +126,28 @@ def free_bytes(folder: Path) -> int:
 
 
 def _check_space(path: Path, need: int, what: str) -> None:
+    limit = _file_size_limit()
+    if limit is not None:
+        size = path.stat().st_size if path.exists() else 0
+        if size + need + 2**20 > limit:
+            raise DiskFull(f"{path}: file size limit reached (ulimit -f allows "
+                           f"{limit / 2**20:.1f} MB per file; {what} needs "
+                           f"{need / 2**20:.1f} MB more than the file's {size / 2**20:.1f} MB)")
     free = free_bytes(path.parent if str(path.parent) else Path("."))
     if free < need + RESERVE_BYTES:
         raise DiskFull(f"{path}: no space left on device ({free / 2**20:.1f} MB free on "
                        f"{path.parent or '.'}, {what} needs {need / 2**20:.1f} MB plus a "
                        f"{RESERVE_BYTES / 2**20:.0f} MB reserve)")
+
+
+def _file_size_limit() -> int | None:
+    """The process's file-size limit in bytes (``ulimit -f``), or None when unlimited."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
 
 
 def _nbytes(rows: list[dict]) -> int:
@@ -195,7 +226,7 @@ class RunWriter:
         if probe_x.ndim != 2 or probe_x.shape[1] != sizes[0] or probe_y.shape != probe_x.shape[:1]:
             raise GlorotError(f"probe set must be (n, {sizes[0]}) with n labels, got "
                               f"{probe_x.shape} and {probe_y.shape}")
-        need = 2 * sum(np.asarray(a).nbytes for a in (*init_W, *init_b)) + probe_x.nbytes \
+        need = 3 * sum(np.asarray(a).nbytes for a in (*init_W, *init_b)) + probe_x.nbytes \
             + 2 * _JSON_CAPACITY + 2**20
         _check_space(path, need, "creating the run file")
         if path.exists():  # force was given (checked above)
@@ -262,29 +293,33 @@ class RunWriter:
                     _series(jg, "sv", (L - 1, int(jacobian_k)), np.float64)
 
             wg = f.create_group("weights/init")
-            cg = f.create_group("checkpoint")
+            slots = [f.create_group(name) for name in CHECKPOINT_SLOTS]
             for i, (W, b) in enumerate(zip(init_W, init_b, strict=True)):
                 W = np.asarray(W)
                 b = np.asarray(b)
                 if W.shape != (sizes[i], sizes[i + 1]) or b.shape != (sizes[i + 1],):
                     raise GlorotError(f"W{i}/b{i} have shapes {W.shape}/{b.shape}, expected "
                                       f"{(sizes[i], sizes[i + 1])}/{(sizes[i + 1],)}")
-                for grp in (wg, cg):
+                for grp in (wg, *slots):
                     rows = chunk_rows(W.shape[1] * W.itemsize, target=_CHUNK_MAX)
                     grp.create_dataset(f"W{i}", data=W, chunks=(min(rows, W.shape[0]),
                                                                  W.shape[1]))
                     grp.create_dataset(f"b{i}", data=b)
-            cg.create_dataset("step", data=np.int64(-1))
-            cg.create_dataset("rng", data=np.bytes_(b"{}"), dtype=f"S{_JSON_CAPACITY}")
-            cg.create_dataset("state", data=np.bytes_(b"{}"), dtype=f"S{_JSON_CAPACITY}")
+            for cg in slots:
+                cg.create_dataset("step", data=np.int64(-1))
+                cg.create_dataset("rng", data=np.bytes_(b"{}"), dtype=f"S{_JSON_CAPACITY}")
+                cg.create_dataset("state", data=np.bytes_(b"{}"), dtype=f"S{_JSON_CAPACITY}")
             f.flush()
             f.swmr_mode = True
         except BaseException as exc:
-            with contextlib.suppress(OSError, RuntimeError):
+            failed_write = isinstance(exc, OSError | RuntimeError)  # disk full, size limit
+            if failed_write:
+                _UNSAFE.append(f)  # never close it (see _UNSAFE)
+            else:
                 f.close()
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-            if isinstance(exc, OSError | RuntimeError):  # HDF5 failed a write (disk full)
+            if failed_write:
                 raise WriteFailed(f"{path}: cannot create the run file, writing failed "
                                   f"({_reason(exc)})") from None
             raise
@@ -320,10 +355,10 @@ class RunWriter:
             except OSError as exc2:
                 raise GlorotError(f"{path}: cannot open for writing ({_short(exc2)})") from None
         try:
-            step = int(f["checkpoint/step"][()])
-            if step < 0:
+            slot = active_checkpoint(f)
+            if slot is None:
                 raise GlorotError(f"{path}: has no checkpoint to resume from")
-            state = json.loads(_bytes_str(f["checkpoint/state"][()]))
+            state = json.loads(_bytes_str(f[slot]["state"][()]))
             rows = state.get("rows", {})
             _truncate(f, "log", int(rows.get("log", 0)))
             if "layers/step" in f:
@@ -420,7 +455,13 @@ class RunWriter:
         """Flush the buffered rows, then overwrite the resume point. ``rng`` and ``state``
         must be JSON-able; the current row counts are added to ``state["rows"]``."""
         self.flush()
-        cg = self._f["checkpoint"]
+        active = active_checkpoint(self._f)
+        target = next((g for g in CHECKPOINT_SLOTS if g in self._f and g != active),
+                      CHECKPOINT_SLOTS[0])
+        cg = self._f[target]
+        cg["step"][()] = np.int64(-1)  # this slot is no resume point while it is rewritten
+        cg["step"].flush()
+        self._f.flush()
         for i, (w, bb) in enumerate(zip(W, b, strict=True)):
             cg[f"W{i}"][...] = w
             cg[f"b{i}"][...] = bb
@@ -486,7 +527,7 @@ class RunWriter:
         self.closed = True
         self._buf_log, self._buf_layers, self._buf_jac = [], [], []
         try:
-            has_ck = int(self._f["checkpoint/step"][()]) >= 0
+            has_ck = active_checkpoint(self._f) is not None
             if has_ck:
                 self.set_status(status)
             self._f.close()
@@ -550,11 +591,16 @@ def live_writer_pid(path: Path) -> int | None:
 
 
 def _clear_dead_writer(path: Path, take_over: bool = False) -> None:
-    """Clear the "open for writing" flags a killed writer left in the superblock (what
-    ``h5clear -s`` does), after checking that the writer recorded in ``/writer`` is gone.
+    """Clear the "open for writing" flags a killed writer left in the superblock and raise its
+    end-of-file address to the file's length (what ``h5clear -s`` does, with the end of file
+    raised as ``h5clear --increment`` would), after checking that the writer recorded in ``/writer`` is gone.
 
     An HDF5 writer in SWMR mode drops its file lock, so the lock cannot tell a live writer from
-    a dead one; the ``host:pid`` in ``/writer`` can (on the same host).
+    a dead one; the ``host:pid`` in ``/writer`` can (on the same host). Why by hand: h5py has
+    no binding for HDF5's H5Fstart_swmr_write/H5Fformat_convert-style repair, and the
+    ``h5clear`` tool is not installed with h5py. The superblock (versions 2 and 3) is 12 bytes
+    of signature, version, sizes and flags, four addresses (base, extension, end of file, root
+    object header) and a lookup3 checksum; only the flags and the end-of-file address change.
     """
     with h5py.File(path, "r", libver="latest", swmr=True) as f:
         who = _bytes_str(f["writer"][()]) if "writer" in f else ""
@@ -573,10 +619,17 @@ def _clear_dead_writer(path: Path, take_over: bool = False) -> None:
         if head[:8] != _HDF5_SIGNATURE or head[8] not in (2, 3):
             raise GlorotError(f"{path}: unexpected HDF5 superblock (version {head[8]}); run "
                               f"`h5clear -s {path}` and resume again")
-        size = 12 + 4 * head[9]  # signature .. root object header address
+        width = head[9]  # size of offsets
+        size = 12 + 4 * width  # signature .. root object header address
         fh.seek(0)
         block = bytearray(fh.read(size))
         block[11] = 0  # file consistency flags
+        # a writer killed mid-flush may have written past the recorded end of file: raise it
+        # to the file's length (more would make HDF5 call the file truncated)
+        at = 12 + 2 * width
+        eoa = int.from_bytes(block[at:at + width], "little")
+        length = os.fstat(fh.fileno()).st_size
+        block[at:at + width] = max(eoa, length).to_bytes(width, "little")
         fh.seek(0)
         fh.write(bytes(block) + struct.pack("<I", _lookup3(bytes(block))))
 
@@ -616,8 +669,15 @@ def _lookup3(data: bytes, initval: int = 0) -> int:
     return c
 
 
+def active_checkpoint(f: h5py.File) -> str | None:
+    """The checkpoint slot to resume from (the larger step), or None when neither holds one."""
+    steps = {g: int(f[g]["step"][()]) for g in CHECKPOINT_SLOTS if f"{g}/step" in f}
+    best = max(steps, key=lambda g: steps[g], default=None)
+    return best if best is not None and steps[best] >= 0 else None
+
+
 def _checkpoint(f: h5py.File, n: int) -> Checkpoint:
-    cg = f["checkpoint"]
+    cg = f[active_checkpoint(f) or CHECKPOINT_SLOTS[0]]
     return Checkpoint(step=int(cg["step"][()]),
                       W=[cg[f"W{i}"][()] for i in range(n)],
                       b=[cg[f"b{i}"][()] for i in range(n)],
@@ -894,7 +954,8 @@ def read_run(path: str | os.PathLike, *, swmr: bool = True) -> RunData:
             if probe_x is None:
                 missing.append("/probe")
             writer = _bytes_str(f["writer"][()]).strip("\x00") if "writer" in f else ""
-            ck = int(f["checkpoint/step"][()]) if "checkpoint/step" in f else -1
+            slot = active_checkpoint(f) if "checkpoint/step" in f else None
+            ck = int(f[slot]["step"][()]) if slot else -1
             if "checkpoint/step" not in f:
                 missing.append("/checkpoint")
     except GlorotError:
