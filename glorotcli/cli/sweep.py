@@ -164,7 +164,7 @@ def sweep_cmd(
         if not data and not online:
             raise GlorotError("give --recipe NAME, or the data: --data FILE and/or --online")
         where, name, rec = "the grid", None, None
-        axis = [str(p) for p in data or []] + (["online"] if online else [])
+        axis = files + (["online"] if online else [])
         blocks = [{"data": axis, "threads": 1}]
     overrides.setdefault("threads", 1)
     if rec is None:
@@ -256,8 +256,9 @@ def _data_files(paths: list[Path]) -> tuple[list[str], dict[str, str]]:
         kind = "shapeset" if ds.kind.startswith("shapeset") else ds.kind
         if kind in kinds:
             raise GlorotError(f"--data: two {kind} files ({kinds[kind]}, {p}); give one")
-        kinds[kind] = str(p)
-    return [str(p) for p in paths], kinds
+        kinds[kind] = str(Path(p).resolve())
+    # absolute, so that workers started elsewhere (a Dask cluster) find the same files
+    return [str(Path(p).resolve()) for p in paths], kinds
 
 
 def _data_id(config) -> str:

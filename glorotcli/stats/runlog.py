@@ -593,7 +593,8 @@ def live_writer_pid(path: Path) -> int | None:
 def _clear_dead_writer(path: Path, take_over: bool = False) -> None:
     """Clear the "open for writing" flags a killed writer left in the superblock and raise its
     end-of-file address to the file's length (what ``h5clear -s`` does, with the end of file
-    raised as ``h5clear --increment`` would), after checking that the writer recorded in ``/writer`` is gone.
+    raised as ``h5clear --increment`` would), after checking that the writer recorded in
+    ``/writer`` is gone.
 
     An HDF5 writer in SWMR mode drops its file lock, so the lock cannot tell a live writer from
     a dead one; the ``host:pid`` in ``/writer`` can (on the same host). Why by hand: h5py has
