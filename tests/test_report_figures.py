@@ -149,3 +149,16 @@ def test_a_run_that_supports_no_figure_leaves_no_empty_folder(tmp_path):
     written, notes = figures.write_figures([read_run(path)], tmp_path / "figs")
     assert written == [] and len(notes) > 5
     assert not (tmp_path / "figs").exists()
+
+
+def test_jacobian_figure_leaves_room_above_the_papers_08_line():
+    import numpy as np
+
+    from glorotcli.report import figures
+
+    first = [("Tanh N", np.array([0.74, 0.76, 0.78, 0.79]), 0.0)]
+    over = [("Tanh N", np.array([0.0]), np.array([0.77]))]
+    fig = figures.fig_jacobian(first, over, {"normalized": 0.8, "standard": 0.5}, title="t",
+                               source="s")
+    ax = fig.axes[0]
+    assert ax.get_ylim()[1] >= 0.85  # the 0.8 reference is drawn inside the frame

@@ -338,7 +338,8 @@ def fig_jacobian(first: Sequence[tuple[str, np.ndarray, float]],
                    label=f"paper, tanh {name} init: {v}")
     ax.set_xlabel("Jacobian between layers i → i+1")
     ax.set_ylabel("mean singular value")
-    ax.set_ylim(bottom=0)
+    top = max([*refs.values(), *(float(np.nanmax(sv)) for _, sv, _ in first)], default=1.0)
+    ax.set_ylim(0, 1.1 * top)  # room above the highest line, so the frame hides none
     ax.set_title("at initialization (step 0)" if all_init else "at the first measurement",
                  fontsize=10)
     ax.grid(alpha=0.3)
