@@ -93,3 +93,21 @@ def test_figure_name_without_png_or_pdf_is_refused_before_any_work(run_cli, tmp_
     assert code == 2 and out == ""
     assert ".png or .pdf" in err and err.count("\n") == 1 and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_inspect_reads_the_npz_surface_file_that_surface_values_writes(run_cli, tmp_path):
+    import json
+
+    npz = tmp_path / "s.npz"
+    code, _, err = run_cli("surface", "-o", tmp_path / "s.png", "--values", npz, "--grid", "9")
+    assert code == 0, err
+    code, out, err = run_cli("inspect", npz, "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["format"] == "glorot-surface" and info["arrays"]["cross_entropy"] == [9, 9]
+    with np.load(npz) as z:
+        assert info["plateau_ce"] == pytest.approx(float(z["plateau_ce"]))
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.zeros(3))
+    code, _, err = run_cli("inspect", other)
+    assert code == 2 and "not a glorot surface-values file" in err

@@ -139,14 +139,17 @@ def inspect_cmd(
 
     if montage is None and split is not None:
         raise GlorotError("--split chooses the images of --montage; give --montage PNG too")
-    kind = glorot_file_format(file)
+    kind = ("glorot-surface" if file.suffix.lower() == ".npz" and file.is_file()
+            else glorot_file_format(file))
     if kind != "glorot-dataset" and montage is not None:
         what = "a run file" if kind == "glorot-run" else "a surface-values file"
         raise GlorotError(f"--montage draws dataset files only; {file} is {what}")
     if kind == "glorot-run":
         info = _run_info(file)
     elif kind == "glorot-surface":
-        info = _surface_info(file)
+        from glorotcli.report.surface import values_info
+
+        info = values_info(file)
     else:
         from glorotcli.data.store import dataset_info
 
@@ -168,20 +171,6 @@ def inspect_cmd(
         _show_dataset(info)
     if drawn is not None:
         print_path(drawn)
-
-
-def _surface_info(path: Path) -> dict:
-    """A ``glorot surface --values F.h5`` file: its attributes and the shape of each array."""
-    import h5py
-    import numpy as np
-
-    with h5py.File(path, "r") as f:
-        info = {"path": str(path)}
-        for k, v in f.attrs.items():
-            info[k] = v.tolist() if isinstance(v, np.ndarray | np.generic) else v
-        info["arrays"] = {name: list(f[name].shape) for name in sorted(f)
-                          if isinstance(f[name], h5py.Dataset)}
-    return info
 
 
 def _run_info(path: Path) -> dict:

@@ -163,3 +163,35 @@ def values_suffix(path: str | os.PathLike) -> str:
     if suffix in (".h5", ".hdf5"):
         return ".h5"
     raise GlorotError(f"--values {path}: expected a .npz or .h5 file name")
+
+
+def values_info(path: str | os.PathLike) -> dict:
+    """What a ``glorot surface --values`` file holds, ``.npz`` or ``.h5``: its settings and
+    the shape of each array (JSON-ready; for ``glorot inspect``). The ``.npz`` is read without
+    unpickling. Raises GlorotError for a file that is not one."""
+    import zipfile
+
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            info: dict = {"path": str(path)}
+            for k, v in f.attrs.items():
+                info[k] = v.tolist() if isinstance(v, np.ndarray | np.generic) else v
+            info["arrays"] = {name: list(f[name].shape) for name in sorted(f)
+                              if isinstance(f[name], h5py.Dataset)}
+        return info
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            loaded = {name: z[name] for name in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise GlorotError(f"{path}: not a readable .npz file ({exc})") from None
+    missing = sorted({"w1", "w2", "cross_entropy", "quadratic"} - set(loaded))
+    if missing:
+        raise GlorotError(f"{path}: not a glorot surface-values file ({', '.join(missing)} "
+                          f"missing)")
+    info = {"path": str(path), "format": "glorot-surface"}
+    info.update({k: v.item() for k, v in loaded.items() if v.ndim == 0})
+    info["arrays"] = {k: list(v.shape) for k, v in sorted(loaded.items()) if v.ndim > 0}
+    return info
