@@ -176,3 +176,19 @@ def test_split_without_montage_is_refused_rather_than_ignored(tmp_path, run_cli)
     path = _grey(tmp_path / "d.h5")
     code, out, err = run_cli("inspect", path, "--split", "test")
     assert code == 2 and "--montage" in err and out == ""
+
+
+def test_montage_title_names_the_datas_seed_and_the_choosing_seed(tmp_path, monkeypatch):
+    from glorotcli.data import shapeset
+    from glorotcli.data.store import write_dataset
+    from glorotcli.report import montage as m
+
+    x, y = shapeset.generate(40, 1)
+    data = write_dataset(tmp_path / "d.h5", kind="shapeset", image_shape=(32, 32, 1),
+                         class_names=list(shapeset.CLASS_NAMES), splits={"train": (x, y)},
+                         params={"seed": 1})
+    titles = []
+    monkeypatch.setattr(m, "draw_montage", lambda images, labels, title, out: titles.append(
+        title) or out.write_bytes(b"png"))
+    m.montage(data, tmp_path / "m.png", count=10, seed=0)
+    assert "made with seed 1" in titles[0] and "chosen with --seed 0" in titles[0]

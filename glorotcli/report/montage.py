@@ -91,8 +91,9 @@ def montage(
     idx = pick_examples(len(data), count, seed, data.y)
     images = data.x[idx].reshape(len(idx), *ds.image_shape)
     labels = [ds.class_names[int(c)] for c in data.y[idx]]
-    title = (f"{Path(dataset).name}: {split} split, {len(idx)} of {len(data):,} images "
-             f"({ds.kind}, seed {seed})")
+    made = f", made with seed {ds.params['seed']}" if "seed" in ds.params else ""
+    title = (f"{Path(dataset).name}: {split} split{made}; {len(idx)} of {len(data):,} "
+             f"images ({ds.kind}), chosen with --seed {seed}")
     with atomic_output(out, force=force) as tmp:
         draw_montage(images, labels, title, tmp)
     return out
