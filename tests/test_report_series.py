@@ -156,3 +156,12 @@ def test_summary_shows_the_paper_value_only_for_the_paper_config(runs):
 def test_unique_labels_add_the_file_name_only_for_duplicates(runs):
     labels = series.unique_labels([runs["tanhN"], runs["cifar_tanhN"], runs["tanh"]])
     assert labels == ["Tanh N (tanhN)", "Tanh N (cifar_tanhN)", "Tanh"]
+
+
+def test_percentages_print_without_float_noise():
+    import json
+
+    from glorotcli.report.series import percent
+
+    assert json.dumps(percent(0.916)) == "91.6"
+    assert json.dumps(percent(np.array([0.916, 0.0175])).tolist()) == "[91.6, 1.75]"

@@ -214,7 +214,14 @@ def error_curve(run: RunData, split: str = "test") -> tuple[np.ndarray, np.ndarr
     ok = np.isfinite(e)
     if not ok.any():
         raise Unavailable(f"{run.path.name}: no {split} error in /log")
-    return x[ok], 100.0 * e[ok]
+    return x[ok], percent(e[ok])
+
+
+def percent(fraction):
+    """A fraction as a percentage, rounded to 10 decimals so that 0.916 prints as 91.6 in JSON
+    and not 91.60000000000001 (float or array)."""
+    return np.round(100.0 * np.asarray(fraction, dtype=np.float64), 10) if isinstance(
+        fraction, np.ndarray) else round(100.0 * float(fraction), 10)
 
 
 def _last_finite(a: np.ndarray | None) -> float | None:
@@ -228,7 +235,7 @@ def _last_finite(a: np.ndarray | None) -> float | None:
 def final_test_error(run: RunData) -> float | None:
     """The last evaluated test error in % (Table 1's "final" error, A12), or None."""
     v = _last_finite(run.log.get("test_error"))
-    return None if v is None else 100.0 * v
+    return None if v is None else percent(v)
 
 
 def majority_error(run: RunData) -> float | None:
@@ -236,7 +243,7 @@ def majority_error(run: RunData) -> float | None:
     v = run.dataset.get("majority_error")
     if v is None and data_kind(run) == "shapeset":
         v = paper.MAJORITY_ERROR_SHAPESET
-    return None if v is None else 100.0 * float(v)
+    return None if v is None else percent(float(v))
 
 
 def summary(run: RunData) -> dict:
@@ -268,7 +275,7 @@ def summary(run: RunData) -> dict:
 
 
 def _pct(v: float | None) -> float | None:
-    return None if v is None else 100.0 * v
+    return None if v is None else percent(v)
 
 
 def layer_table(run: RunData) -> dict:
@@ -418,7 +425,7 @@ def table1_from_sweep(summary: dict, runs: dict[str, RunData]) -> Table1:
         if kind not in tab.cols:
             tab.cols.append(kind)
         cell = tab.cells.setdefault((row, kind), Cell())
-        cell.measured.append(100.0 * float(net["test_error"]))
+        cell.measured.append(percent(float(net["test_error"])))
         cell.runs.append(run.path.name)
         cell.lr = net.get("lr")
         tab.budget[kind] = max(tab.budget.get(kind, 0), int(net.get("steps") or 0))
