@@ -340,7 +340,7 @@ class RunWriter:
         path = Path(path)
         _check_run_file(path)
         try:
-            f = h5py.File(path, "r+", libver="latest")
+            f = _open_for_update(path)
         except OSError as exc:
             if "unable to lock file" in str(exc):
                 raise GlorotError(f"{path}: is open in another program (a notebook, HDFView, "
@@ -351,7 +351,7 @@ class RunWriter:
                 raise GlorotError(f"{path}: cannot open for writing ({_short(exc)})") from None
             _clear_dead_writer(path, take_over)  # the last writer was killed before closing it
             try:
-                f = h5py.File(path, "r+", libver="latest")
+                f = _open_for_update(path)
             except OSError as exc2:
                 raise GlorotError(f"{path}: cannot open for writing ({_short(exc2)})") from None
         try:
@@ -588,6 +588,20 @@ def live_writer_pid(path: Path) -> int | None:
     if status != "running" or host != socket.gethostname() or not pid.isdigit():
         return None
     return int(pid) if int(pid) != os.getpid() and pid_alive(int(pid)) else None
+
+
+def _open_for_update(path: Path, tries: int = 15) -> h5py.File:
+    """``h5py.File(path, "r+")``, retried for about 3 s while another process holds HDF5's file
+    lock: a reader (``inspect``, ``report --follow``) opening the file at the same instant holds
+    it for milliseconds; a program that keeps the file open still fails after the retries."""
+    for attempt in range(tries):
+        try:
+            return h5py.File(path, "r+", libver="latest")
+        except OSError as exc:
+            if "unable to lock file" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.2)
+    raise AssertionError("unreachable")
 
 
 def _clear_dead_writer(path: Path, take_over: bool = False) -> None:
