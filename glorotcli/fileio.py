@@ -301,6 +301,11 @@ def looks_like(data: bytes) -> str | None:
     return None
 
 
+def hdf5_locked(exc: BaseException) -> bool:
+    """Whether an h5py error says another process holds HDF5's lock on the file."""
+    return "unable to lock file" in str(exc)
+
+
 def open_hdf5_read(path: str | os.PathLike):
     """Open an HDF5 file for reading: plainly when no writer has it open, in SWMR mode when one
     has (a run file that is growing, or whose writer was killed).
@@ -315,7 +320,7 @@ def open_hdf5_read(path: str | os.PathLike):
         return h5py.File(path, "r")
     except OSError as exc:
         text = str(exc)
-        if "already open for write" not in text and "unable to lock file" not in text:
+        if "already open for write" not in text and not hdf5_locked(exc):
             raise
     return h5py.File(path, "r", libver="latest", swmr=True)
 
@@ -337,7 +342,7 @@ def glorot_file_format(path: str | os.PathLike) -> str:
     try:
         f = open_hdf5_read(path)
     except OSError as exc:
-        if "unable to lock file" in str(exc):
+        if hdf5_locked(exc):
             raise GlorotError(f"{path}: is being created by a writer right now; try again in a "
                               "moment") from None
         if "truncated file" in str(exc):

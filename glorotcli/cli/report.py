@@ -56,6 +56,8 @@ def report(
         raise GlorotError("a run file name is empty (did the command inside \"$(...)\" "
                           "fail?)")
     runs = [Path(name) for name in run_names]
+    if pdf and png is None:
+        raise GlorotError("--pdf needs --png DIR")
     if any(p.is_dir() for p in runs):
         if len(runs) > 1 or follow:
             raise GlorotError("give one sweep folder alone (without --follow), or run files")
@@ -63,8 +65,6 @@ def report(
         return
     if follow and (png is not None or as_json):
         raise GlorotError("--follow draws in the terminal; use it without --png and --json")
-    if pdf and png is None:
-        raise GlorotError("--pdf needs --png DIR")
     if follow:
         _follow(runs, interval, width)
         return
@@ -104,8 +104,6 @@ def _sweep_report(folder: Path, *, png: Path | None, pdf: bool, force: bool,
     from glorotcli.report import series, terminal
     from glorotcli.run.sweep import read_summary
 
-    if pdf and png is None:
-        raise GlorotError("--pdf needs --png DIR")
     summary = read_summary(folder)
     names = [n["selected"] for n in summary.get("networks", []) if n.get("selected")]
     selected = dict(zip(names, series.load_runs([folder / f"{n}.h5" for n in names]),

@@ -139,8 +139,8 @@ def train_cmd(
             data_ = core.load_data(config, bar)
             if resume is None:
                 config, notes = core.fit_to_data(config, data_)
-                for note in notes:  # only for sizes the user asked for, not the defaults
-                    if note.split(" ", 1)[0].lstrip("-").replace("-", "_") in given:
+                for key, note in notes.items():  # sizes the user asked for, not defaults
+                    if key in given:
                         stderr.print(f"glorot: warning: {note}", highlight=False,
                                      markup=False)
             if resume is not None:

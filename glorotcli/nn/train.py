@@ -187,11 +187,11 @@ def load_data(config: TrainConfig, progress: Progress = no_progress) -> TrainDat
                      (px[:p], py[:p]), probe_source, ds.input_size, ds.n_classes, meta)
 
 
-def fit_to_data(config: TrainConfig, data: TrainData) -> tuple[TrainConfig, list[str]]:
+def fit_to_data(config: TrainConfig, data: TrainData) -> tuple[TrainConfig, dict[str, str]]:
     """``config`` with the sizes that exceed the data cut to what the data has, and a one-line
-    note per cut (the run file then records what was used). Raises GlorotError for a minibatch
-    larger than the training split."""
-    notes: list[str] = []
+    note per cut, keyed by the setting cut (the run file then records what was used). Raises
+    GlorotError for a minibatch larger than the training split."""
+    notes: dict[str, str] = {}
     changes: dict = {}
     if data.n_train is not None and config.batch_size > data.n_train:
         raise GlorotError(f"--batch-size {config.batch_size} is larger than the "
@@ -199,18 +199,18 @@ def fit_to_data(config: TrainConfig, data: TrainData) -> tuple[TrainConfig, list
     n_probe = len(data.probe[1])
     if config.probe_size > n_probe:
         changes["probe_size"] = n_probe
-        notes.append(f"--probe-size {config.probe_size}: the {data.probe_source} split has "
-                     f"{n_probe:,} examples; using {n_probe:,}")
+        notes["probe_size"] = (f"--probe-size {config.probe_size}: the {data.probe_source} "
+                               f"split has {n_probe:,} examples; using {n_probe:,}")
     probe = changes.get("probe_size", config.probe_size)
     if config.jacobian_examples > probe:
         changes["jacobian_examples"] = probe
-        notes.append(f"--jacobian-examples {config.jacobian_examples}: only {probe:,} probe "
-                     f"examples; using {probe:,}")
+        notes["jacobian_examples"] = (f"--jacobian-examples {config.jacobian_examples}: only "
+                                      f"{probe:,} probe examples; using {probe:,}")
     n_eval = max((len(s[1]) for s in (data.valid, data.test) if s is not None), default=0)
     if config.eval_size is not None and n_eval and config.eval_size > n_eval:
         changes["eval_size"] = n_eval
-        notes.append(f"--eval-size {config.eval_size}: the evaluation splits have at most "
-                     f"{n_eval:,} examples; using {n_eval:,}")
+        notes["eval_size"] = (f"--eval-size {config.eval_size}: the evaluation splits have "
+                              f"at most {n_eval:,} examples; using {n_eval:,}")
     return (config.replace(**changes) if changes else config), notes
 
 

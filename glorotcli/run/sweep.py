@@ -61,14 +61,13 @@ class RunState:
     exists: bool = False
     status: str = "missing"
     checkpoint_step: int = -1
-    total_steps: int | None = None
     live_writer: bool = False
     config: TrainConfig | None = None
 
 
 def run_state(run: GridRun, folder: Path) -> RunState:
     """Read the state of ``run``'s file in ``folder`` (without opening it for writing)."""
-    from glorotcli.stats.runlog import live_writer_pid, read_run
+    from glorotcli.stats.runlog import read_run
 
     path = folder / f"{run.name}.h5"
     st = RunState(run.name, path)
@@ -78,17 +77,12 @@ def run_state(run: GridRun, folder: Path) -> RunState:
     st.exists = True
     st.status = data.status
     st.checkpoint_step = data.checkpoint_step
-    st.total_steps = data.attrs.get("total_steps")
-    st.live_writer = live_writer_pid(path) is not None
+    st.live_writer = data.writer_alive
     try:
         st.config = TrainConfig.from_dict(data.config)
     except (TypeError, GlorotError) as exc:
         raise GlorotError(f"{path}: stored settings are not readable ({exc})") from None
     return st
-
-
-def wanted_steps(config: TrainConfig, n_train: int | None) -> int:
-    return config.total_steps(n_train)
 
 
 @dataclass
@@ -123,7 +117,7 @@ def make_plan(grid: Sequence[GridRun], folder: Path, n_train: Callable[[TrainCon
             plan.busy.append(run.name)
             plan.actions[run.name] = "busy"
             continue
-        want = wanted_steps(run.config, n_train(run.config))
+        want = run.config.total_steps(n_train(run.config))
         if st.status == "diverged" or (st.status == "finished" and st.checkpoint_step >= want):
             plan.done.append(run.name)
             plan.actions[run.name] = st.status
@@ -157,18 +151,19 @@ def run_job(job: Job) -> dict:
     are outcomes, not exceptions. Runs on one thread unless the config says otherwise.
     """
     from glorotcli.nn import train as core
+    from glorotcli.stats.runlog import read_run
 
     config = TrainConfig.from_dict(job.config)
     path = Path(job.path)
     try:
         if path.exists():
-            ck = _checkpoint_step(path)
-            if ck < 0:  # died before its step-0 checkpoint: nothing worth keeping
+            run = read_run(path)
+            if run.checkpoint_step < 0:  # died before its step-0 checkpoint: nothing to keep
                 result = core.train(config, path, force=True)
             else:
                 data = core.load_data(config)
-                if ck >= config.total_steps(data.n_train):
-                    return {"name": job.name, "status": _status(path), "error": None}
+                if run.checkpoint_step >= config.total_steps(data.n_train):
+                    return {"name": job.name, "status": run.status, "error": None}
                 result = core.resume(path, config, data=data, take_over=job.take_over)
         else:
             result = core.train(config, path)
@@ -179,18 +174,6 @@ def run_job(job: Job) -> dict:
     except GlorotError as exc:
         return {"name": job.name, "status": "failed", "error": str(exc)}
     return {"name": job.name, "status": result.status, "error": None}
-
-
-def _checkpoint_step(path: Path) -> int:
-    from glorotcli.stats.runlog import read_run
-
-    return read_run(path).checkpoint_step
-
-
-def _status(path: Path) -> str:
-    from glorotcli.stats.runlog import read_run
-
-    return read_run(path).status
 
 
 # ------------------------------------------------------------------- selection ----
@@ -433,14 +416,13 @@ def run_sweep(todo: Sequence[GridRun], folder: Path, executor: Executor, *,
 
     Raises KeyboardInterrupt after asking the running jobs to checkpoint and waiting for them.
     """
-    queue = [Job(r.name, str(folder / f"{r.name}.h5"), r.config.to_dict(), take_over)
-             for r in todo]
+    pending = [Job(r.name, str(folder / f"{r.name}.h5"), r.config.to_dict(), take_over)
+               for r in todo]
     totals = {r.name: r.config.total_steps(n_train(r.config)) for r in todo}
-    attempts = {j.name: 0 for j in queue}
+    attempts = {j.name: 0 for j in pending}
     outcomes: list[Outcome] = []
     start_steps = {r.name: _logged_step(folder / f"{r.name}.h5") for r in todo}
     t0 = time.monotonic()
-    pending = list(queue)
 
     def fill() -> None:
         while pending and len(executor.running()) < executor.workers:
@@ -449,13 +431,14 @@ def run_sweep(todo: Sequence[GridRun], folder: Path, executor: Executor, *,
             executor.submit(job)
             on_event(SweepEvent("start", job.name))
 
-    def tick(kind: str = "tick") -> None:
-        steps = {n: (totals[n] if n in finished else _logged_step(folder / f"{n}.h5"))
-                 for n in totals}
+    def tick() -> None:
+        running = {j.name for j in executor.running()}  # only their files are read
+        steps = {n: totals[n] if n in finished else _logged_step(folder / f"{n}.h5")
+                 if n in running else start_steps[n] for n in totals}
         done_now = sum(steps.values())
         progress_now = sum(steps[n] - start_steps[n] for n in totals)
         elapsed = time.monotonic() - t0
-        on_event(SweepEvent(kind, done=already_done + len(finished),
+        on_event(SweepEvent("tick", done=already_done + len(finished),
                             running=len(executor.running()), left=len(pending),
                             steps_done=done_now, steps_total=sum(totals.values()),
                             steps_per_second=progress_now / elapsed if elapsed > 0 else math.nan))
@@ -484,7 +467,7 @@ def run_sweep(todo: Sequence[GridRun], folder: Path, executor: Executor, *,
         raise
     finally:
         executor.close()
-    tick("tick")
+    tick()
     return outcomes
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from glorotcli import __version__
 from glorotcli.errors import GlorotError, WriteFailed
-from glorotcli.fileio import check_output_path, open_hdf5_read, pid_alive
+from glorotcli.fileio import check_output_path, hdf5_locked, open_hdf5_read, pid_alive
 
 FORMAT = "glorot-run"
 FORMAT_VERSION = 1
@@ -342,7 +342,7 @@ class RunWriter:
         try:
             f = _open_for_update(path)
         except OSError as exc:
-            if "unable to lock file" in str(exc):
+            if hdf5_locked(exc):
                 raise GlorotError(f"{path}: is open in another program (a notebook, HDFView, "
                                   f"h5dump?) that locks it; close it there and try again (on "
                                   f"file systems without working locks, set "
@@ -534,6 +534,8 @@ class RunWriter:
             if not has_ck:
                 with contextlib.suppress(OSError):
                     self.path.unlink()
+        except WriteFailed:  # the status write failed: the file must not be closed (_UNSAFE)
+            pass
         except (OSError, ValueError, KeyError):
             pass
 
@@ -584,10 +586,16 @@ def live_writer_pid(path: Path) -> int | None:
             who = _bytes_str(f["writer"][()])
     except (OSError, KeyError, ValueError):
         return None
-    host, _, pid = who.rpartition(":")
-    if status != "running" or host != socket.gethostname() or not pid.isdigit():
+    pid = _local_pid(who)
+    if status != "running" or pid is None:
         return None
-    return int(pid) if int(pid) != os.getpid() and pid_alive(int(pid)) else None
+    return pid if pid != os.getpid() and pid_alive(pid) else None
+
+
+def _local_pid(writer: str) -> int | None:
+    """The process id in a ``host:pid`` writer record when the host is this one, else None."""
+    host, _, pid = writer.rpartition(":")
+    return int(pid) if host == socket.gethostname() and pid.isdigit() else None
 
 
 def _open_for_update(path: Path, tries: int = 15) -> h5py.File:
@@ -598,7 +606,7 @@ def _open_for_update(path: Path, tries: int = 15) -> h5py.File:
         try:
             return h5py.File(path, "r+", libver="latest")
         except OSError as exc:
-            if "unable to lock file" not in str(exc) or attempt == tries - 1:
+            if not hdf5_locked(exc) or attempt == tries - 1:
                 raise
             time.sleep(0.2)
     raise AssertionError("unreachable")
@@ -836,6 +844,14 @@ class RunData:
     """Status ``running`` but its writer, on this host, no longer exists (it was killed)."""
 
     @property
+    def writer_alive(self) -> bool:
+        """Status ``running`` and its writer is another live process on this host (a writer
+        on another host cannot be checked: False)."""
+        pid = _local_pid(self.writer)
+        return (self.status == "running" and pid is not None and pid != os.getpid()
+                and pid_alive(pid))
+
+    @property
     def live_status(self) -> str:
         """The status a reader should act on: ``interrupted`` for a run whose writer died
         while the file still says ``running``; otherwise ``status``."""
@@ -854,7 +870,7 @@ def _open_read(path: Path, swmr: bool) -> h5py.File:
     try:
         f = open_hdf5_read(path) if swmr else h5py.File(path, "r")
     except OSError as exc:
-        if "unable to lock file" in str(exc):
+        if hdf5_locked(exc):
             raise GlorotError(f"{path}: is being created by a writer right now; try again in a "
                               f"moment") from None
         if "truncated file" in str(exc):
@@ -986,8 +1002,8 @@ def read_run(path: str | os.PathLike, *, swmr: bool = True) -> RunData:
 
 def _writer_gone(writer: str) -> bool:
     """True when ``host:pid`` names this host and no such process exists."""
-    host, _, pid = writer.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
+    pid = _local_pid(writer)
+    return pid is not None and not pid_alive(pid)
 
 
 def _last_finite(a: np.ndarray) -> tuple[float | None, int | None]:
