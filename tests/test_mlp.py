@@ -139,7 +139,7 @@ def test_child_processes_can_get_the_environment_without_glorots_openmp_settings
 
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     code = ("import os, glorotcli.environment as t; assert 'GOMP_SPINCOUNT' not in os.environ; "
-            "import glorotcli.nn.train; assert 'GOMP_SPINCOUNT' not in os.environ; "
+            "import glorotcli.run.train; assert 'GOMP_SPINCOUNT' not in os.environ; "
             "t.prepare(); f = t.foreign_environment(); "
             "print(os.environ['GOMP_SPINCOUNT'], 'GOMP_SPINCOUNT' in f, 'OMP_WAIT_POLICY' in f)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
@@ -160,7 +160,7 @@ def test_an_unknown_cost_raises_instead_of_computing_another():
 
 
 def test_an_unknown_input_scale_raises_instead_of_mapping_to_minus_one_one():
-    from glorotcli.nn.train import scale_inputs
+    from glorotcli.data.pixels import scale_inputs
 
     x = np.array([[0, 255]], np.uint8)
     np.testing.assert_array_equal(scale_inputs(x, np.float64, "-1,1"), [[-1.0, 1.0]])

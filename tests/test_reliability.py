@@ -18,7 +18,7 @@ import pytest
 from helpers import checkpoint_arrays, make_data
 
 from glorotcli.config import TrainConfig
-from glorotcli.nn import train as core
+from glorotcli.run import train as core
 from glorotcli.stats import runlog
 
 GLOROT = [sys.executable, "-m", "glorotcli"]
@@ -261,7 +261,7 @@ def test_a_bad_thread_variable_is_a_one_line_warning_and_the_run_works(tmp_path,
 
 
 def test_importing_glorot_leaves_the_environment_alone():
-    code = ("import os; before = dict(os.environ); import glorotcli.nn.train, "
+    code = ("import os; before = dict(os.environ); import glorotcli.run.train, "
             "glorotcli.stats.probes, glorotcli.run.sweep, glorotcli.cli.app; "
             "print(dict(os.environ) == before)")
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}

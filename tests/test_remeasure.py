@@ -9,10 +9,10 @@ from reference import ref_probe_values
 from test_report_fixtures import make_run
 
 from glorotcli.config import TrainConfig
-from glorotcli.nn import train as core
-from glorotcli.nn.train import scale_inputs
+from glorotcli.data.pixels import scale_inputs
 from glorotcli.report import figures, remeasure
 from glorotcli.report.series import Unavailable
+from glorotcli.run import train as core
 from glorotcli.stats.runlog import read_initial_weights, read_run
 
 

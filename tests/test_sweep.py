@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from glorotcli.config import TrainConfig
 from glorotcli.errors import GlorotError
-from glorotcli.nn import train as core
 from glorotcli.run import grid, recipes, sweep
+from glorotcli.run import train as core
 from glorotcli.stats.runlog import active_checkpoint
 
 TINY = ["--depth", "2", "--width", "16", "--steps", "120", "--eval-every", "40",

@@ -11,9 +11,10 @@ import pytest
 from helpers import checkpoint_arrays, make_data
 
 from glorotcli.config import TrainConfig
+from glorotcli.data.pixels import scale_inputs
 from glorotcli.errors import GlorotError, RunFailed
-from glorotcli.nn import train as core
 from glorotcli.nn.mlp import MLP
+from glorotcli.run import train as core
 from glorotcli.stats.runlog import (
     CHECKPOINT_SLOTS,
     active_checkpoint,
@@ -172,7 +173,7 @@ def test_step_zero_statistics_are_measured_on_the_initial_weights(tmp_path, data
         W = [f[f"weights/init/W{i}"][()] for i in range(4)]
         b = [f[f"weights/init/b{i}"][()] for i in range(4)]
     net = MLP(run.sizes, "tanh", W, b)
-    x = core.scale_inputs(run.probe_x, np.float32, "0,1")
+    x = scale_inputs(run.probe_x, np.float32, "0,1")
     r = measure(net, x, run.probe_y, cost="nll", lr=c.lr, edges=default_edges("tanh", 200,
                                                                                 init=c.init))
     assert run.layer_step[0] == 0

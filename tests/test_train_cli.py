@@ -7,7 +7,7 @@ import json
 import pytest
 from helpers import make_data
 
-from glorotcli.nn import train as core
+from glorotcli.run import train as core
 from glorotcli.stats.runlog import read_run, run_info
 
 SMALL = ["--depth", "2", "--width", "16", "--steps", "60", "--eval-every", "30",

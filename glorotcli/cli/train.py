@@ -106,7 +106,7 @@ def train_cmd(
 
       glorot train --data shapeset.h5 -a tanh -i normalized --depth 5 -o tanhN.h5
     """
-    from glorotcli.nn import train as core
+    from glorotcli.run import train as core
 
     given = {k: v for k, v in dict(
         data=None if data is None else str(data), online=online, activation=activation,

@@ -22,9 +22,8 @@ import math
 import numba
 import numpy as np
 
+from glorotcli.config import ACTIVATIONS
 from glorotcli.errors import GlorotError
-
-ACTIVATIONS = ("sigmoid", "tanh", "softsign", "relu")
 
 #: integer codes the Numba kernels switch on
 SIGMOID, TANH, SOFTSIGN, RELU = 0, 1, 2, 3

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from glorotcli.config import INITS
 from glorotcli.errors import GlorotError
 from glorotcli.nn.activations import code
 from glorotcli.nn.mlp import MLP
-
-INITS = ("standard", "normalized", "he", "lecun")
 
 
 def bound(init: str, fan_in: int, fan_out: int) -> float:

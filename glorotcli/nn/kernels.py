@@ -32,8 +32,7 @@ from numba import prange
 from glorotcli.nn.activations import RELU, SIGMOID, SOFTSIGN, TANH, _f, _fprime
 
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
-NLL, QUADRATIC = 0, 1
-COSTS = ("nll", "quadratic")
+NLL, QUADRATIC = 0, 1  # integer codes of config.COSTS the kernels switch on
 
 _COL_ALIGN = 8  # column chunks start at multiples of 8 elements (32 bytes)
 #: Largest batch whose forward pass reads W one row per pass over the accumulators: one memory

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from glorotcli.config import COSTS
 from glorotcli.errors import GlorotError
 from glorotcli.nn import kernels as K
 from glorotcli.nn.activations import ACTIVATIONS, act, act_grad, code
 from glorotcli.nn.threads import check_threads, use_threads
 
-COSTS = ("nll", "quadratic")
 DTYPES = (np.float32, np.float64)
 
 #: Largest batch size that runs the fused kernels, by thread count (measured: see

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from glorotcli.data.pixels import scale_inputs
 from glorotcli.errors import GlorotError
 from glorotcli.nn.mlp import MLP
-from glorotcli.nn.train import scale_inputs
 from glorotcli.report.series import Unavailable
 from glorotcli.stats import probes
 from glorotcli.stats.runlog import RunData, read_initial_weights

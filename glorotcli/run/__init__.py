@@ -1,2 +1,3 @@
-"""Above the networks and the instruments: sweeps of training runs (grid, recipes, learning-rate
-selection) and where they execute (a local process pool or Dask distributed)."""
+"""Orchestration, above the networks (``nn``) and the instruments (``stats``): the training loop
+(``train``), sweeps of training runs (grid, recipes, learning-rate selection) and where they
+execute (a local process pool or Dask distributed)."""

@@ -150,7 +150,7 @@ def run_job(job: Job) -> dict:
     from the last checkpoint. Returns ``{"name", "status", "error"}``; divergence and bad input
     are outcomes, not exceptions. Runs on one thread unless the config says otherwise.
     """
-    from glorotcli.nn import train as core
+    from glorotcli.run import train as core
     from glorotcli.stats.runlog import read_run
 
     config = TrainConfig.from_dict(job.config)

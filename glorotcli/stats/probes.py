@@ -117,9 +117,8 @@ from glorotcli.nn.mlp import (
     softmax,
 )
 from glorotcli.nn.threads import check_threads, use_threads
+from glorotcli.stats import QUANTITIES, STATS
 
-QUANTITIES = ("act", "bgrad", "wgrad")
-STATS = ("mean", "std", "p2", "p50", "p98", "sat")
 PERCENTILES = (2.0, 50.0, 98.0)
 SAT_MARGIN = 0.03
 WGRAD_SAMPLE = 262_144

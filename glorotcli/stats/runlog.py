@@ -33,15 +33,18 @@ import numpy as np
 
 from glorotcli import __version__
 from glorotcli.errors import GlorotError, WriteFailed
-from glorotcli.fileio import check_output_path, hdf5_locked, open_hdf5_read, pid_alive
+from glorotcli.fileio import (
+    HDF5_SIGNATURE,
+    check_output_path,
+    hdf5_locked,
+    open_hdf5_read,
+    pid_alive,
+)
+from glorotcli.stats import QUANTITIES, STATS
 
 FORMAT = "glorot-run"
 FORMAT_VERSION = 1
 
-QUANTITIES = ("act", "bgrad", "wgrad")
-"""Per-layer quantities: activations z, back-propagated gradients dC/ds, weight gradients dC/dW."""
-STATS = ("mean", "std", "p2", "p50", "p98", "sat")
-"""Statistics of each quantity, pooled over probe examples and units of a layer."""
 RATIOS = ("grad_ratio", "update_ratio")
 """Extra per-layer series under ``/layers/wgrad``."""
 LOG_SERIES = ("examples_seen", "train_loss", "valid_error", "test_error", "wall_time",
@@ -567,7 +570,6 @@ class RunWriter:
 
 
 _WRITER_DTYPE = "S128"
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _writer_id() -> np.bytes_:
@@ -639,7 +641,7 @@ def _clear_dead_writer(path: Path, take_over: bool = False) -> None:
                           f"(Ctrl-C checkpoints it)")
     with open(path, "r+b") as fh:
         head = fh.read(12)
-        if head[:8] != _HDF5_SIGNATURE or head[8] not in (2, 3):
+        if head[:8] != HDF5_SIGNATURE or head[8] not in (2, 3):
             raise GlorotError(f"{path}: unexpected HDF5 superblock (version {head[8]}); run "
                               f"`h5clear -s {path}` and resume again")
         width = head[9]  # size of offsets

@@ -34,11 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from glorotcli.config import (
-    INPUT_SCALES,
     UPDATES_PER_EPOCH_ONLINE,
     TrainConfig,
     parse_schedule,
 )
+from glorotcli.data.pixels import scale_inputs
 from glorotcli.errors import GlorotError, RunFailed, WriteFailed
 from glorotcli.nn import mlp
 from glorotcli.nn.init import init_mlp
@@ -55,21 +55,6 @@ first update (or is not finite): e.g. tanh at --lr 1e6 reaches 1e7 while staying
 
 
 # ------------------------------------------------------------------------------ data ----
-
-def scale_inputs(x: np.ndarray, dtype, input_scale: str) -> np.ndarray:
-    """uint8 pixels -> floats: ``x/255`` for "0,1" (the paper's choice), ``2x/255 - 1``
-    for "-1,1"."""
-    if input_scale not in INPUT_SCALES:
-        raise GlorotError(f"--input-scale must be one of {', '.join(INPUT_SCALES)}, got "
-                          f"{input_scale!r}")
-    xf = x.astype(dtype)
-    if input_scale == "0,1":
-        xf /= dtype(255)
-    else:
-        xf *= dtype(2.0 / 255.0)
-        xf -= dtype(1)
-    return xf
-
 
 def seed_streams(seed: int) -> dict[str, np.random.SeedSequence]:
     """The run's independent random streams (see the module docstring)."""
