@@ -7,17 +7,15 @@ import re
 from pathlib import Path
 
 import pytest
-import typer
 
 CLI_MD = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 
 def _commands():
     """(path, click command) for every leaf command and every group, walked from the root."""
-    from glorotcli.cli.app import _register, app
+    from glorotcli.cli.app import command
 
-    _register()
-    root = typer.main.get_command(app)
+    root = command()
     found = []
 
     def walk(cmd, path):
@@ -91,3 +89,18 @@ def test_help_lists_the_commands_in_the_order_of_the_workflow():
              if line.startswith("│ ") and len(line.split()) > 2 and line[2:3].isalpha()]
     assert names == ["gen-data", "import", "train", "sweep", "report", "inspect", "surface",
                      "bench"]
+
+
+@pytest.mark.parametrize("path, cmd", [(p, c) for p, c, _ in COMMANDS],
+                         ids=[p for p, _, _ in COMMANDS])
+def test_help_shows_no_placeholder_after_flags_and_examples_fit_80_columns(path, cmd, run_cli,
+                                                                           monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run_cli(*path.split(), "--help")
+    assert code == 0
+    assert "<bool>" not in out and "<list" not in out, f"`glorot {path} --help` shows a type"
+    shown = [line.strip() for line in out.splitlines()]
+    for paragraph in (cmd.help or "").split("\n\n"):
+        example = paragraph.strip()
+        if example.startswith("glorot ") and "\n" not in example:
+            assert example in shown, f"`glorot {path}`: example wraps at 80 columns: {example}"

@@ -39,14 +39,14 @@ def test_json_summary_replaces_the_path(run_cli, tmp_path, data_file):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--depth", "0"], "--depth must be an integer >= 1"),
+    (["--depth", "0"], "Invalid value for '--depth'"),
     (["--lr", "-0.1"], "--lr must be a positive number"),
-    (["--width", "0"], "--width must be an integer >= 1"),
-    (["-a", "cosine"], "--activation must be one of"),
-    (["-i", "xavier"], "--init must be one of"),
-    (["--cost", "hinge"], "--cost must be one of"),
-    (["--dtype", "float16"], "--dtype must be one of"),
-    (["--input-scale", "0,255"], "--input-scale must be one of"),
+    (["--width", "0"], "Invalid value for '--width'"),
+    (["-a", "cosine"], "'cosine' is not one of 'sigmoid', 'tanh'"),
+    (["-i", "xavier"], "Invalid value for '-i' / '--init'"),
+    (["--cost", "hinge"], "Invalid value for '--cost'"),
+    (["--dtype", "float16"], "Invalid value for '--dtype'"),
+    (["--input-scale", "0,255"], "Invalid value for '--input-scale'"),
     (["--epochs", "2"], "at most one of --steps and --epochs"),
     (["--probe-every", "often"], "--probe-every must be"),
     (["--online"], "exactly one of --data FILE and --online"),
@@ -56,6 +56,7 @@ def test_bad_flags_fail_with_status_2_before_any_work(run_cli, tmp_path, data_fi
     out_path = tmp_path / "r.h5"
     code, out, err = run_cli("train", "--data", data_file, *SMALL, *flags, "-o", out_path)
     assert code == 2 and message in err and out == ""
+    assert len(err.strip().splitlines()) == 1
     assert not out_path.exists()
 
 
@@ -101,6 +102,10 @@ def test_resume_continues_and_refuses_mismatched_data_or_settings(run_cli, tmp_p
     assert code == 2 and "has 3 classes" in err
     code, _, err = run_cli("train", "--resume", run, "--lr", "0.5", "--steps", "90")
     assert code == 2 and "--lr cannot change" in err
+    # A typed option counts even when its value is the default (tanh): the run used --depth 2,
+    # and --depth 5 (the default) must be refused, not mistaken for "not given".
+    code, _, err = run_cli("train", "--resume", run, "--depth", "5", "--steps", "90")
+    assert code == 2 and "--depth cannot change" in err
     code, _, err = run_cli("train", "--resume", run, "-o", tmp_path / "x.h5")
     assert code == 2 and "leave out -o" in err
     assert read_run(run).log["step"][-1] == 60  # none of that touched the run

@@ -1,9 +1,10 @@
 """The ``glorot`` command line: one Typer app, each command a thin wrapper over the core.
 
-Commands live in one module per topic (``gen.py``, ``data.py``, ``train.py``,
-``report.py``, ``bench.py``) and register
-themselves on ``app`` here. Every error the user can fix arrives as ``GlorotError`` and leaves as
-one line on stderr with exit status 2 (1 for a failed run), never as a traceback.
+Commands live in one module per topic (``gen.py``, ``data.py``, ``train.py``, ``sweep.py``,
+``report.py``, ``bench.py``), each with its own ``typer.Typer()`` that ``_register`` merges into
+``app`` here (Typer's "one file per command" layout: the modules never import this one).
+Every error the user can fix arrives as ``GlorotError`` and leaves as one line on stderr with exit
+status 2 (1 for a failed run), never as a traceback.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ app = typer.Typer(
         "  glorot report tanhN.h5 --png figs/"
     ),
     no_args_is_help=True,
+    rich_markup_mode="markdown",  # paragraphs re-flow to the terminal; `code` and *emphasis*
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -60,11 +62,39 @@ def _root(
 
 
 def _register() -> None:
-    """Import the command modules; each adds its commands to ``app``."""
-    import importlib
+    """Add each command module's commands to ``app`` (once; the modules never import this one)."""
+    if app.registered_groups:
+        return
+    from glorotcli.cli import bench, data, gen, report, sweep, train
 
-    for name in ("gen", "data", "train", "sweep", "report", "bench"):
-        importlib.import_module(f"glorotcli.cli.{name}")
+    for module in (gen, data, train, sweep, report, bench):
+        app.add_typer(module.app)
+
+
+def command():
+    """The whole ``glorot`` command tree as a Click command, ready to run or to document."""
+    _register()
+    root = typer.main.get_command(app)
+    _hide_flag_placeholders(root)
+    return root
+
+
+def _hide_flag_placeholders(cmd, parent=None) -> None:
+    """Tidy Typer's type column: it shows ``<bool>`` after flags such as ``--force`` and
+    ``--help``, which take no value, and ``<list[str]>`` after arguments that already show their
+    name (``RUN``). Give each flag an empty metavar (the help option included, which Click builds
+    once per command from the context's ``help_option_names``) and hide the type of arguments
+    that have a metavar."""
+    ctx = cmd.context_class(cmd, parent=parent, info_name=cmd.name, **cmd.context_settings)
+    for param in [*cmd.params, cmd.get_help_option(ctx)]:
+        if param is None:
+            continue
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+        elif param.param_type_name == "argument" and param.metavar:
+            param.display_type_rich = lambda ctx: None
+    for sub in getattr(cmd, "commands", {}).values():
+        _hide_flag_placeholders(sub, ctx)
 
 
 def error(message: str, code: int = 2) -> None:
@@ -80,7 +110,9 @@ def _usage_error(exc: Exception) -> None:
         sys.exit(2)
     ctx = getattr(exc, "ctx", None)
     where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-    error(f"{exc.format_message()}{where}", getattr(exc, "exit_code", 2))
+    # Typer validates through pydantic-style types, whose messages start "Value error, ".
+    message = exc.format_message().replace(": Value error, ", ": ")
+    error(f"{message}{where}", getattr(exc, "exit_code", 2))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -88,10 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     from glorotcli.environment import prepare
 
     prepare(warn=lambda message: typer.echo(f"glorot: warning: {message}", err=True))
-    _register()
-    command = typer.main.get_command(app)
+    root = command()
     try:
-        code = command.main(args=argv, prog_name="glorot", standalone_mode=False)
+        code = root.main(args=argv, prog_name="glorot", standalone_mode=False)
     except GlorotError as exc:
         if getattr(exc, "hard_exit", False):  # HDF5's state is unsafe: skip interpreter exit
             typer.echo(f"glorot: error: {exc}", err=True)

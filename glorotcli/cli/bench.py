@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from glorotcli.cli.app import app
 from glorotcli.errors import GlorotError
+
+app = typer.Typer()
+"""This module's commands; ``glorotcli.cli.app`` adds them to the ``glorot`` command."""
 
 
 def _ints(text: str, flag: str) -> tuple[int, ...]:

@@ -9,10 +9,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from glorotcli.cli.app import app
 from glorotcli.cli.ui import print_json, print_path, progress_bar, stderr, stdout
 from glorotcli.data.store import ImportResult
 from glorotcli.errors import GlorotError
+
+app = typer.Typer()
+"""This module's commands; ``glorotcli.cli.app`` adds them to the ``glorot`` command."""
 
 import_app = typer.Typer(
     help=(

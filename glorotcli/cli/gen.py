@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
-from glorotcli.cli.app import app
 from glorotcli.cli.ui import print_path, progress_bar
+
+app = typer.Typer()
+"""This module's commands; ``glorotcli.cli.app`` adds them to the ``glorot`` command."""
 
 gen_app = typer.Typer(
     help="Make a synthetic data set file (Shapeset-3x2, the paper's own data).",

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import typer
 
-from glorotcli.cli.app import app
 from glorotcli.cli.ui import print_json, print_path, stderr, stdout
 from glorotcli.errors import GlorotError
+
+app = typer.Typer()
+"""This module's commands; ``glorotcli.cli.app`` adds them to the ``glorot`` command."""
 
 REPORT_HELP = (
     "Summarize training runs in the terminal, as JSON, or as the paper's figures (PNG).\n\n"
@@ -35,7 +37,7 @@ REPORT_HELP = (
 def report(
     run_names: list[str] = typer.Argument(..., help="Run files written by glorot train, or "
                                                "one sweep folder (glorot sweep -o DIR).",
-                                          show_default=False, metavar="RUN"),
+                                          show_default=False, metavar="RUN..."),
     png: Path | None = typer.Option(None, "--png", metavar="DIR",
                                     help="Write one PNG per paper figure the runs support into "
                                          "DIR (created if missing) and print their paths."),

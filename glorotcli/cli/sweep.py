@@ -8,12 +8,17 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from glorotcli.cli.app import app
+from glorotcli.cli.choices import Activation, Cost, Init, value
 from glorotcli.cli.ui import duration, print_json, print_path, stderr
+from glorotcli.config import ACTIVATIONS, COSTS, INITS
 from glorotcli.errors import GlorotError, RunFailed
+
+app = typer.Typer()
+"""This module's commands; ``glorotcli.cli.app`` adds them to the ``glorot`` command."""
 
 SWEEP_HELP = (
     "Train a grid of networks into a folder and select each network's learning rate on "
@@ -29,13 +34,11 @@ SWEEP_HELP = (
     "--scheduler ADDRESS (pip install 'glorot[dask]'). Prints the folder on stdout.\n\n"
     "Examples:\n\n"
     "  glorot sweep --recipe quick --data mnist.h5 -o runs/quick\n\n"
-    "  glorot sweep --online -a tanh -i standard -i normalized --lr 0.01 --lr 0.1 "
-    "--steps 20000 -o runs/tanh\n\n"
+    "  glorot sweep --online -i standard -i normalized --lr 0.01 --lr 0.1 -o tanh\n\n"
     "  glorot sweep --recipe fig2 -o runs/fig2 && glorot report runs/fig2 --png figs\n\n"
-    "  glorot sweep --recipe paper --data mnist.h5 -o runs/paper --scheduler tcp://head:8786"
+    "  glorot sweep --recipe paper --data mnist.h5 -o p --scheduler tcp://head:8786"
 )
 
-_LIST = dict(show_default=False)
 _NET = "Grid (each value of a repeatable flag is combined with every other)"
 _RUN = "Settings of every run (as in glorot train)"
 _WHERE = "Where and how"
@@ -43,88 +46,93 @@ _WHERE = "Where and how"
 
 @app.command("sweep", help=SWEEP_HELP)
 def sweep_cmd(
-    output: Path = typer.Option(None, "-o", "--output", metavar="DIR", show_default=False,
-                                help="Sweep folder (created if missing).", rich_help_panel=_WHERE),
-    recipe: str = typer.Option(None, "--recipe", metavar="NAME|FILE", show_default=False,
-                               help="A shipped recipe (see --list-recipes) or a TOML file.",
-                               rich_help_panel=_WHERE),
-    list_recipes: bool = typer.Option(False, "--list-recipes",
-                                      help="List the shipped recipes and exit.",
-                                      rich_help_panel=_WHERE),
-    data: list[Path] = typer.Option(None, "--data", metavar="FILE", **_LIST,
-                                    help="Dataset file (repeatable). With a recipe, files "
-                                         "provide the dataset kinds it names (mnist, cifar10).",
-                                    rich_help_panel=_NET),
-    online: bool = typer.Option(False, "--online", help="Online Shapeset-3x2 on the data axis.",
-                                rich_help_panel=_NET),
-    skip_data: list[str] = typer.Option(None, "--skip-data", metavar="KIND", **_LIST,
-                                        help="Leave out a recipe's dataset kind (repeatable).",
-                                        rich_help_panel=_NET),
-    activation: list[str] = typer.Option(None, "-a", "--activation", metavar="NAME", **_LIST,
-                                         help="sigmoid, tanh, softsign or relu (repeatable).",
-                                         rich_help_panel=_NET),
-    init: list[str] = typer.Option(None, "-i", "--init", metavar="NAME", **_LIST,
-                                   help="standard, normalized, he or lecun (repeatable).",
-                                   rich_help_panel=_NET),
-    depth: list[int] = typer.Option(None, "--depth", metavar="N", **_LIST,
-                                    help="Hidden layers (repeatable).", rich_help_panel=_NET),
-    width: list[int] = typer.Option(None, "--width", metavar="N", **_LIST,
-                                    help="Units per hidden layer (repeatable).",
-                                    rich_help_panel=_NET),
-    batch_size: list[int] = typer.Option(None, "--batch-size", metavar="N", **_LIST,
-                                         help="Minibatch size (repeatable).",
-                                         rich_help_panel=_NET),
-    lr: list[float] = typer.Option(None, "--lr", metavar="EPS", **_LIST,
-                                   help="Learning-rate candidates (repeatable).",
-                                   rich_help_panel=_NET),
-    seed: list[int] = typer.Option(None, "--seed", metavar="N", **_LIST,
-                                   help="Seeds (repeatable).", rich_help_panel=_NET),
-    cost: list[str] = typer.Option(None, "--cost", metavar="NAME", **_LIST,
-                                   help="nll or quadratic (repeatable).", rich_help_panel=_NET),
-    steps: int = typer.Option(None, "--steps", metavar="N", show_default=False,
-                              help="SGD updates per run.", rich_help_panel=_RUN),
-    epochs: float = typer.Option(None, "--epochs", metavar="E", show_default=False,
-                                 help="Length in epochs instead of --steps.",
-                                 rich_help_panel=_RUN),
-    eval_every: int = typer.Option(None, "--eval-every", metavar="N", show_default=False,
-                                   help="Steps between validation/test evaluations.",
-                                   rich_help_panel=_RUN),
-    eval_size: int = typer.Option(None, "--eval-size", metavar="N", show_default=False,
-                                  help="Evaluate on the first N examples only.",
-                                  rich_help_panel=_RUN),
-    probe_every: str = typer.Option(None, "--probe-every", metavar="WHEN", show_default=False,
-                                    help="Probe schedule: default, N or none.",
-                                    rich_help_panel=_RUN),
-    jacobian_every: str = typer.Option(None, "--jacobian-every", metavar="WHEN",
-                                       show_default=False,
-                                       help="Jacobian schedule: default, N or none.",
-                                       rich_help_panel=_RUN),
-    online_valid_size: int = typer.Option(None, "--online-valid-size", metavar="N",
-                                          show_default=False,
-                                          help="Online validation set size.",
-                                          rich_help_panel=_RUN),
-    online_test_size: int = typer.Option(None, "--online-test-size", metavar="N",
-                                         show_default=False, help="Online test set size.",
-                                         rich_help_panel=_RUN),
-    threads: int = typer.Option(None, "--threads", metavar="N", show_default=False,
-                                help="Threads per run [default: 1].", rich_help_panel=_RUN),
-    jobs: int = typer.Option(None, "--jobs", "-j", metavar="N", show_default=False, min=1,
-                             help="Runs at once on this machine [default: the number of "
-                                  "cores].", rich_help_panel=_WHERE),
-    scheduler: str = typer.Option(None, "--scheduler", metavar="ADDRESS", show_default=False,
-                                  help="Run on this Dask scheduler (tcp://host:8786) instead "
-                                       "of a local pool; the folder must be shared with the "
-                                       "workers.", rich_help_panel=_WHERE),
-    dry_run: bool = typer.Option(False, "--dry-run",
-                                 help="Show the plan and the time estimate, run nothing.",
-                                 rich_help_panel=_WHERE),
-    json_out: bool = typer.Option(False, "--json",
-                                  help="Print the summary (sweep.json) on stdout instead of "
-                                       "the folder.", rich_help_panel=_WHERE),
-    progress: bool = typer.Option(True, "--progress/--no-progress",
-                                  help="Progress display on stderr (plain lines every 30 s "
-                                       "when stderr is not a terminal).",
-                                  rich_help_panel=_WHERE),
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", metavar="DIR", show_default=False, rich_help_panel=_WHERE,
+        help="Sweep folder (created if missing).")] = None,
+    recipe: Annotated[str | None, typer.Option(
+        "--recipe", metavar="NAME|FILE", show_default=False, rich_help_panel=_WHERE,
+        help="A shipped recipe (see --list-recipes) or a TOML file.")] = None,
+    list_recipes: Annotated[bool, typer.Option(
+        "--list-recipes", rich_help_panel=_WHERE,
+        help="List the shipped recipes and exit.")] = False,
+    data: Annotated[list[Path] | None, typer.Option(
+        "--data", metavar="FILE", show_default=False, rich_help_panel=_NET,
+        help="Dataset file (repeatable). With a recipe, files provide the dataset kinds it "
+             "names (mnist, cifar10).")] = None,
+    online: Annotated[bool, typer.Option(
+        "--online", rich_help_panel=_NET,
+        help="Online Shapeset-3x2 on the data axis.")] = False,
+    skip_data: Annotated[list[str] | None, typer.Option(
+        "--skip-data", metavar="KIND", show_default=False, rich_help_panel=_NET,
+        help="Leave out a recipe's dataset kind (repeatable).")] = None,
+    activation: Annotated[list[Activation] | None, typer.Option(
+        "-a", "--activation", metavar="NAME", show_default=False, rich_help_panel=_NET,
+        help=f"{', '.join(ACTIVATIONS)} (repeatable).")] = None,
+    init: Annotated[list[Init] | None, typer.Option(
+        "-i", "--init", metavar="NAME", show_default=False, rich_help_panel=_NET,
+        help=f"{', '.join(INITS)} (repeatable).")] = None,
+    depth: Annotated[list[int] | None, typer.Option(
+        "--depth", metavar="N", min=1, show_default=False, rich_help_panel=_NET,
+        help="Hidden layers (repeatable).")] = None,
+    width: Annotated[list[int] | None, typer.Option(
+        "--width", metavar="N", min=1, show_default=False, rich_help_panel=_NET,
+        help="Units per hidden layer (repeatable).")] = None,
+    batch_size: Annotated[list[int] | None, typer.Option(
+        "--batch-size", metavar="N", min=1, show_default=False, rich_help_panel=_NET,
+        help="Minibatch size (repeatable).")] = None,
+    lr: Annotated[list[float] | None, typer.Option(
+        "--lr", metavar="EPS", show_default=False, rich_help_panel=_NET,
+        help="Learning-rate candidates (repeatable).")] = None,
+    seed: Annotated[list[int] | None, typer.Option(
+        "--seed", metavar="N", min=0, show_default=False, rich_help_panel=_NET,
+        help="Seeds (repeatable).")] = None,
+    cost: Annotated[list[Cost] | None, typer.Option(
+        "--cost", metavar="NAME", show_default=False, rich_help_panel=_NET,
+        help=f"{' or '.join(COSTS)} (repeatable).")] = None,
+    steps: Annotated[int | None, typer.Option(
+        "--steps", metavar="N", min=1, show_default=False, rich_help_panel=_RUN,
+        help="SGD updates per run.")] = None,
+    epochs: Annotated[float | None, typer.Option(
+        "--epochs", metavar="E", show_default=False, rich_help_panel=_RUN,
+        help="Length in epochs instead of --steps.")] = None,
+    eval_every: Annotated[int | None, typer.Option(
+        "--eval-every", metavar="N", min=0, show_default=False, rich_help_panel=_RUN,
+        help="Steps between validation/test evaluations.")] = None,
+    eval_size: Annotated[int | None, typer.Option(
+        "--eval-size", metavar="N", min=1, show_default=False, rich_help_panel=_RUN,
+        help="Evaluate on the first N examples only.")] = None,
+    probe_every: Annotated[str | None, typer.Option(
+        "--probe-every", metavar="WHEN", show_default=False, rich_help_panel=_RUN,
+        help="Probe schedule: default, N or none.")] = None,
+    jacobian_every: Annotated[str | None, typer.Option(
+        "--jacobian-every", metavar="WHEN", show_default=False, rich_help_panel=_RUN,
+        help="Jacobian schedule: default, N or none.")] = None,
+    online_valid_size: Annotated[int | None, typer.Option(
+        "--online-valid-size", metavar="N", min=1, show_default=False, rich_help_panel=_RUN,
+        help="Online validation set size.")] = None,
+    online_test_size: Annotated[int | None, typer.Option(
+        "--online-test-size", metavar="N", min=1, show_default=False, rich_help_panel=_RUN,
+        help="Online test set size.")] = None,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", metavar="N", min=1, show_default="1", rich_help_panel=_RUN,
+        help="Threads per run.")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", metavar="N", min=1, show_default="the number of cores",
+        rich_help_panel=_WHERE, help="Runs at once on this machine.")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", metavar="ADDRESS", show_default=False, rich_help_panel=_WHERE,
+        help="Run on this Dask scheduler (tcp://host:8786) instead of a local pool; the "
+             "folder must be shared with the workers.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", rich_help_panel=_WHERE,
+        help="Show the plan and the time estimate, run nothing.")] = False,
+    json_out: Annotated[bool, typer.Option(
+        "--json", rich_help_panel=_WHERE,
+        help="Print the summary (sweep.json) on stdout instead of the folder.")] = False,
+    progress: Annotated[bool, typer.Option(
+        "--progress/--no-progress", rich_help_panel=_WHERE,
+        help="Progress display on stderr (plain lines every 30 s when stderr is not a "
+             "terminal).")] = True,
 ) -> None:
     from glorotcli.run import grid as gridmod
     from glorotcli.run import recipes, sweep
@@ -137,8 +145,9 @@ def sweep_cmd(
     if output.exists() and not output.is_dir():
         raise GlorotError(f"{output}: exists and is not a folder")
     overrides = {k: v for k, v in dict(
-        activation=activation, init=init, depth=depth, width=width, batch_size=batch_size,
-        lr=lr, seed=seed, cost=cost, steps=steps, epochs=epochs, eval_every=eval_every,
+        activation=_values(activation), init=_values(init), depth=depth, width=width,
+        batch_size=batch_size, lr=lr, seed=seed, cost=_values(cost), steps=steps,
+        epochs=epochs, eval_every=eval_every,
         eval_size=eval_size, probe_every=probe_every, jacobian_every=jacobian_every,
         online_valid_size=online_valid_size, online_test_size=online_test_size,
         threads=threads).items() if v is not None and v != []}
@@ -302,6 +311,10 @@ def _executor(jobs: int | None, scheduler: str | None):
                               "workers decide")
         return DaskExecutor(scheduler)
     return LocalExecutor(jobs or os.cpu_count() or 1)
+
+
+def _values(choices: list | None) -> list[str] | None:
+    return None if choices is None else [value(c) for c in choices]
 
 
 def _print_recipes() -> None:

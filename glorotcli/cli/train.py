@@ -4,111 +4,147 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from glorotcli.cli.app import app
+from glorotcli.cli.choices import Activation, Cost, Dtype, Init, InputScale, value
 from glorotcli.cli.ui import print_json, print_path, progress_bar, stderr
-from glorotcli.config import FLAGS, TrainConfig
+from glorotcli.config import ACTIVATIONS, DTYPES, FLAGS, TrainConfig
 from glorotcli.errors import GlorotError
+
+app = typer.Typer()
+"""This module's commands; ``glorotcli.cli.app`` adds them to the ``glorot`` command."""
 
 # Settings a resumed run may change; everything else must match the stored config.
 RESUMABLE = ("data", "steps", "epochs", "threads", "checkpoint_seconds")
 
 _D = TrainConfig()
+_DATA, _NET, _OPT, _INSTR, _OUT = ("Data", "Network", "Optimisation", "Instruments",
+                                   "Output and resuming")
 
 
-def _opt(default, *names, help: str, metavar: str | None = None, **kw):
-    # "\[" keeps rich from reading "[default: ...]" as a markup tag and dropping it.
-    return typer.Option(None, *names, help=f"{help} \\[default: {default}]", metavar=metavar,
-                        show_default=False, **kw)
+TRAIN_HELP = (
+    "Train a deep MLP with plain SGD, recording errors and per-layer statistics live.\n\n"
+    "The run file (HDF5) can be read while training runs (glorot report --follow). Ctrl-C "
+    "checkpoints and stops (exit 130); --resume continues. Divergence stops with exit 1.\n\n"
+    "Examples:\n\n"
+    "  glorot train --data shapeset.h5 -a tanh -i normalized --depth 5 -o tanhN.h5\n\n"
+    "  glorot train --online -a sigmoid -i standard --depth 4 -o sig.h5\n\n"
+    "  glorot train --resume tanhN.h5 --steps 40000")
 
 
-@app.command("train")
+@app.command("train", help=TRAIN_HELP)
 def train_cmd(
-    data: Path = _opt("none", "--data", metavar="FILE",
-                      help="Dataset file to train on (from gen-data or import)."),
-    online: bool = typer.Option(None, "--online", show_default=False,
-                                help="Train on fresh Shapeset-3x2 images every step (the "
-                                     "paper's online setting) instead of --data."),
-    activation: str = _opt(_D.activation, "-a", "--activation", metavar="NAME",
-                           help="Hidden-unit activation: sigmoid, tanh, softsign or relu."),
-    init: str = _opt(_D.init, "-i", "--init", metavar="NAME",
-                     help="Weight initialisation: standard (eq. 1), normalized (eq. 16), he or "
-                          "lecun. Biases start at 0."),
-    depth: int = _opt(_D.depth, "--depth", metavar="N", help="Number of hidden layers."),
-    width: int = _opt(_D.width, "--width", metavar="N", help="Units per hidden layer."),
-    batch_size: int = _opt(_D.batch_size, "--batch-size", metavar="N",
-                           help="Minibatch size (the paper: 10)."),
-    lr: float = _opt(_D.lr, "--lr", metavar="EPS", help="Constant learning rate of plain SGD."),
-    steps: int = _opt("1 epoch", "--steps", metavar="N", help="Number of SGD updates."),
-    epochs: float = _opt("1", "--epochs", metavar="E",
-                         help="Length in epochs instead of --steps: passes over the training "
-                              "split with --data; 20,000 updates (the paper's axis) with "
-                              "--online."),
-    cost: str = _opt(_D.cost, "--cost", metavar="NAME",
-                     help="Cost: nll (softmax + negative log-likelihood) or quadratic."),
-    seed: int = _opt(_D.seed, "--seed", metavar="N",
-                     help="Seed of every random stream (init, data order, online data)."),
-    threads: int = _opt("all cores", "--threads", metavar="N",
-                        help="Threads for training. Same seed and thread count give the same "
-                             "run bit for bit. Running several experiments at once? Give each "
-                             "--threads 1."),
-    dtype: str = _opt(_D.dtype, "--dtype", metavar="TYPE", help="float32 or float64."),
-    input_scale: str = _opt(_D.input_scale, "--input-scale", metavar="RANGE",
-                            help="Pixel scaling: 0,1 (x/255, the paper's) or -1,1."),
-    probe_every: str = _opt(_D.probe_every, "--probe-every", metavar="WHEN",
-                            help="When to measure per-layer statistics on the probe set: "
-                                 "'default' (step 0, 10, 20, 50, ... up to 20k, then every "
-                                 "20k and at the end), a number N of steps, or 'none'."),
-    probe_size: int = _opt(_D.probe_size, "--probe-size", metavar="N",
-                           help="Probe examples: the first N of the test split."),
-    probe_bins: int = _opt(_D.probe_bins, "--probe-bins", metavar="B",
-                           help="Histogram bins per statistic."),
-    eval_every: int = _opt(_D.eval_every, "--eval-every", metavar="N",
-                           help="Steps between validation/test evaluations (also at step 0 "
-                                "and the end; 0: only those)."),
-    eval_size: int = _opt("all", "--eval-size", metavar="N",
-                          help="Evaluate on the first N examples of valid/test only "
-                               "(cheaper)."),
-    log_every: int = _opt(_D.log_every, "--log-every", metavar="N",
-                          help="Steps between rows of the training-loss log."),
-    jacobian_every: str = _opt(_D.jacobian_every, "--jacobian-every", metavar="WHEN",
-                               help="When to measure the Jacobian singular values (~10 s "
-                                    "each at full size): 'default' (step 0, 200k, 2M, ...), a "
-                                    "number N of steps, or 'none'."),
-    jacobian_examples: int = _opt(_D.jacobian_examples, "--jacobian-examples", metavar="N",
-                                  help="Probe examples used for the Jacobians."),
-    online_valid_size: int = _opt(_D.online_valid_size, "--online-valid-size", metavar="N",
-                                  help="Size of the fixed online validation set."),
-    online_test_size: int = _opt(_D.online_test_size, "--online-test-size", metavar="N",
-                                 help="Size of the fixed online test set."),
-    checkpoint_seconds: float = _opt(_D.checkpoint_seconds, "--checkpoint-seconds",
-                                     metavar="S", help="Seconds between checkpoints."),
-    output: Path = typer.Option(None, "-o", "--output", metavar="FILE", show_default=False,
-                                help="Run file to write (HDF5, readable while training)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite the run file if it exists."),
-    resume: Path = typer.Option(None, "--resume", metavar="RUN", show_default=False,
-                                help="Continue RUN from its last checkpoint, appending to it. "
-                                     "Only --data, --steps/--epochs, --threads and "
-                                     "--checkpoint-seconds may be given with it."),
-    json_out: bool = typer.Option(False, "--json",
-                                  help="Print a JSON summary on stdout instead of the path."),
-    progress: bool = typer.Option(True, "--progress/--no-progress",
-                                  help="Draw a progress bar on stderr (only on a terminal)."),
+    ctx: typer.Context,
+    data: Annotated[Path | None, typer.Option(
+        "--data", metavar="FILE", show_default=False, rich_help_panel=_DATA,
+        help="Dataset file to train on (from gen-data or import).")] = None,
+    online: Annotated[bool, typer.Option(
+        "--online", rich_help_panel=_DATA,
+        help="Train on fresh Shapeset-3x2 images every step (the paper's online setting) "
+             "instead of --data.")] = False,
+    input_scale: Annotated[InputScale, typer.Option(
+        "--input-scale", metavar="RANGE", rich_help_panel=_DATA,
+        help="Pixel scaling: 0,1 (x/255, the paper's) or -1,1.")] = _D.input_scale,
+    online_valid_size: Annotated[int, typer.Option(
+        "--online-valid-size", metavar="N", min=1, rich_help_panel=_DATA,
+        help="Size of the fixed online validation set.")] = _D.online_valid_size,
+    online_test_size: Annotated[int, typer.Option(
+        "--online-test-size", metavar="N", min=1, rich_help_panel=_DATA,
+        help="Size of the fixed online test set.")] = _D.online_test_size,
+    activation: Annotated[Activation, typer.Option(
+        "-a", "--activation", metavar="NAME", rich_help_panel=_NET,
+        help=f"Hidden-unit activation: {', '.join(ACTIVATIONS)}.")] = _D.activation,
+    init: Annotated[Init, typer.Option(
+        "-i", "--init", metavar="NAME", rich_help_panel=_NET,
+        help="Weight initialisation: standard (eq. 1), normalized (eq. 16), he (He et al. "
+             "2015) or lecun (LeCun et al. 1998). Biases start at 0.")] = _D.init,
+    depth: Annotated[int, typer.Option(
+        "--depth", metavar="N", min=1, rich_help_panel=_NET,
+        help="Number of hidden layers.")] = _D.depth,
+    width: Annotated[int, typer.Option(
+        "--width", metavar="N", min=1, rich_help_panel=_NET,
+        help="Units per hidden layer.")] = _D.width,
+    cost: Annotated[Cost, typer.Option(
+        "--cost", metavar="NAME", rich_help_panel=_NET,
+        help="Cost: nll (softmax + negative log-likelihood) or quadratic.")] = _D.cost,
+    dtype: Annotated[Dtype, typer.Option(
+        "--dtype", metavar="TYPE", rich_help_panel=_NET,
+        help=f"Floating-point type: {' or '.join(DTYPES)}.")] = _D.dtype,
+    lr: Annotated[float, typer.Option(
+        "--lr", metavar="EPS", rich_help_panel=_OPT,
+        help="Constant learning rate of plain SGD.")] = _D.lr,
+    batch_size: Annotated[int, typer.Option(
+        "--batch-size", metavar="N", min=1, rich_help_panel=_OPT,
+        help="Minibatch size (the paper: 10).")] = _D.batch_size,
+    steps: Annotated[int | None, typer.Option(
+        "--steps", metavar="N", min=1, show_default="1 epoch", rich_help_panel=_OPT,
+        help="Number of SGD updates.")] = None,
+    epochs: Annotated[float | None, typer.Option(
+        "--epochs", metavar="E", show_default=False, rich_help_panel=_OPT,
+        help="Length in epochs instead of --steps: passes over the training split with "
+             "--data; 20,000 updates (the paper's epoch) with --online.")] = None,
+    seed: Annotated[int, typer.Option(
+        "--seed", metavar="N", min=0, rich_help_panel=_OPT,
+        help="Seed of every random stream (init, data order, online data).")] = _D.seed,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", metavar="N", min=1, show_default="all cores", rich_help_panel=_OPT,
+        help="Threads for training. Same seed and thread count give the same run bit for "
+             "bit. Running several experiments at once? Give each --threads 1.")] = None,
+    eval_every: Annotated[int, typer.Option(
+        "--eval-every", metavar="N", min=0, rich_help_panel=_INSTR,
+        help="Steps between validation/test evaluations (also at step 0 and the end; 0: only "
+             "those).")] = _D.eval_every,
+    eval_size: Annotated[int | None, typer.Option(
+        "--eval-size", metavar="N", min=1, show_default="all", rich_help_panel=_INSTR,
+        help="Evaluate on the first N examples of valid/test only (cheaper).")] = None,
+    log_every: Annotated[int, typer.Option(
+        "--log-every", metavar="N", min=1, rich_help_panel=_INSTR,
+        help="Steps between rows of the training-loss log.")] = _D.log_every,
+    probe_every: Annotated[str, typer.Option(
+        "--probe-every", metavar="WHEN", rich_help_panel=_INSTR,
+        help="When to measure per-layer statistics on the probe set: 'default' (step 0, 10, "
+             "20, 50, ... up to 20k, then every 20k and at the end), a number N of steps, or "
+             "'none'.")] = _D.probe_every,
+    probe_size: Annotated[int, typer.Option(
+        "--probe-size", metavar="N", min=1, rich_help_panel=_INSTR,
+        help="Probe examples: the first N of the test split.")] = _D.probe_size,
+    probe_bins: Annotated[int, typer.Option(
+        "--probe-bins", metavar="B", min=1, rich_help_panel=_INSTR,
+        help="Histogram bins per statistic.")] = _D.probe_bins,
+    jacobian_every: Annotated[str, typer.Option(
+        "--jacobian-every", metavar="WHEN", rich_help_panel=_INSTR,
+        help="When to measure the Jacobian singular values (~10 s each at full size): "
+             "'default' (step 0, 200k, 2M, ...), a number N of steps, or "
+             "'none'.")] = _D.jacobian_every,
+    jacobian_examples: Annotated[int, typer.Option(
+        "--jacobian-examples", metavar="N", min=1, rich_help_panel=_INSTR,
+        help="Probe examples used for the Jacobians.")] = _D.jacobian_examples,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", metavar="FILE", show_default="required unless --resume",
+        rich_help_panel=_OUT,
+        help="Run file to write (HDF5, readable while training).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", rich_help_panel=_OUT, help="Overwrite the run file if it exists.")] = False,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", metavar="RUN", show_default=False, rich_help_panel=_OUT,
+        help="Continue RUN from its last checkpoint, appending to it. Only --data, "
+             "--steps/--epochs, --threads and --checkpoint-seconds may be given with "
+             "it.")] = None,
+    checkpoint_seconds: Annotated[float, typer.Option(
+        "--checkpoint-seconds", metavar="S", rich_help_panel=_OUT,
+        help="Seconds between checkpoints.")] = _D.checkpoint_seconds,
+    json_out: Annotated[bool, typer.Option(
+        "--json", rich_help_panel=_OUT,
+        help="Print a JSON summary on stdout instead of the path.")] = False,
+    progress: Annotated[bool, typer.Option(
+        "--progress/--no-progress", rich_help_panel=_OUT,
+        help="Draw a progress bar on stderr (plain lines when it is not a terminal).")] = True,
 ) -> None:
-    """Train a deep MLP with plain SGD, recording errors and per-layer statistics live.
-
-    The run file (HDF5) can be read while training runs (glorot report --follow). Ctrl-C
-    checkpoints and stops (exit 130); --resume continues. Divergence stops with exit 1.
-
-    Example:
-
-      glorot train --data shapeset.h5 -a tanh -i normalized --depth 5 -o tanhN.h5
-    """
     from glorotcli.run import train as core
 
-    given = {k: v for k, v in dict(
+    values = dict(
         data=None if data is None else str(data), online=online, activation=activation,
         init=init, depth=depth, width=width, batch_size=batch_size, lr=lr, steps=steps,
         epochs=epochs, cost=cost, seed=seed, threads=threads, dtype=dtype,
@@ -116,8 +152,12 @@ def train_cmd(
         probe_bins=probe_bins, eval_every=eval_every, eval_size=eval_size,
         log_every=log_every, jacobian_every=jacobian_every,
         jacobian_examples=jacobian_examples, online_valid_size=online_valid_size,
-        online_test_size=online_test_size, checkpoint_seconds=checkpoint_seconds,
-    ).items() if v is not None}
+        online_test_size=online_test_size, checkpoint_seconds=checkpoint_seconds)
+    values = {k: value(v) for k, v in values.items()}
+    # The options the user typed (Click's parameter source), whatever their value: --resume
+    # may change only some, and size warnings concern only what was asked for.
+    given = {k: v for k, v in values.items()
+             if _typed(ctx, k)}
     if resume is not None:
         if output is not None or force:
             raise GlorotError("--resume appends to RUN itself; leave out -o/--force")
@@ -125,7 +165,7 @@ def train_cmd(
     else:
         if output is None:
             raise GlorotError("give the run file to write with -o FILE")
-        config = TrainConfig(**given).validate()
+        config = TrainConfig(**values).validate()
         from glorotcli.fileio import check_output_path
 
         check_output_path(output, force)
@@ -166,6 +206,13 @@ def train_cmd(
         stderr.print(f"{result.steps:,} steps in {result.wall_seconds:.1f} s{pct}; "
                      f"{_measurement_share(result)}", highlight=False, soft_wrap=True)
         print_path(result.path)
+
+
+def _typed(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` came from the command line (Click's parameter source; compared
+    by name because Typer carries its own copy of Click)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _resumed_config(stored: TrainConfig, given: dict, run: Path) -> TrainConfig:
