@@ -83,30 +83,45 @@ def near_edge(shape: tuple[int, int], vertices_xy) -> np.ndarray:
 # ---------------------------------------------------------------- nn: forward, backprop, SGD ----
 
 def ref_act(name, s):
-    """f(s) straight from the definitions (paper §1.3), elementwise."""
+    """f(s) from the definitions (paper §1.3), elementwise, written independently of
+    glorotcli/nn/activations.py: each in a form that never overflows, through e = exp(-|s|).
+
+    sigmoid 1 / (1 + e^-s) = 1 / (1 + e) for s >= 0 and e / (1 + e) for s < 0;
+    tanh (e^s - e^-s) / (e^s + e^-s) = sign(s) (1 - e^2) / (1 + e^2), with 1 - e^2 taken as
+    -expm1(-2|s|) so that it stays exact near 0; softsign s / (1 + |s|); relu (s + |s|) / 2.
+    """
     s = np.asarray(s)
+    a = np.abs(s)
     if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-s))
+        e = np.exp(-a)
+        return np.where(s >= 0, 1 / (1 + e), e / (1 + e))
     if name == "tanh":
-        return np.tanh(s)
+        m = -np.expm1(-2 * a)  # 1 - e^-2|s|
+        return np.sign(s) * m / (2 - m)  # (1 - e^2) / (1 + e^2), e^2 = 1 - m
     if name == "softsign":
-        return s / (1.0 + np.abs(s))
+        return s / (1 + a)
     if name == "relu":
-        return np.where(s > 0, s, 0 * s)
+        return (s + a) / 2
     raise ValueError(name)
 
 
 def ref_act_grad(name, s):
-    """f'(s) from s alone (the derived column of the paper's table)."""
-    f = ref_act(name, s)
+    """f'(s) from the closed forms in s (not from f(s)): sigmoid e / (1 + e)^2 with
+    e = exp(-|s|); tanh 1 / cosh^2 s = 4 e^2 / (1 + e^2)^2; softsign 1 / (1 + |s|)^2; relu the
+    Heaviside step H(s) (0 at the kink). tests/test_activations.py checks each against finite
+    differences of ``ref_act``."""
+    s = np.asarray(s)
+    a = np.abs(s)
     if name == "sigmoid":
-        return f * (1 - f)
+        e = np.exp(-a)
+        return e / (1 + e) ** 2
     if name == "tanh":
-        return 1 - f * f
+        e2 = np.exp(-2 * a)
+        return 4 * e2 / (1 + e2) ** 2
     if name == "softsign":
-        return 1.0 / (1.0 + np.abs(s)) ** 2
+        return 1 / (1 + a) ** 2
     if name == "relu":
-        return (np.asarray(s) > 0).astype(np.asarray(s).dtype)
+        return np.heaviside(s, 0).astype(s.dtype)
     raise ValueError(name)
 
 
@@ -135,6 +150,19 @@ def ref_example(W, b, activation, x, y, cost):
         if i > 0:
             delta = (W[i] @ delta) * ref_act_grad(activation, s[i - 1])
     return C, dW, db
+
+
+def ref_error_rate(W, b, activation, X, Y):
+    """Fraction of the examples whose largest output (logit, so also softmax) is not the label,
+    one example at a time (the first of equal outputs wins, as with np.argmax)."""
+    wrong = 0
+    for x, y in zip(X, Y, strict=True):
+        z = np.asarray(x)
+        for i in range(len(W)):
+            s = z @ W[i] + b[i]
+            z = ref_act(activation, s) if i < len(W) - 1 else s
+        wrong += int(np.argmax(z)) != int(y)
+    return wrong / len(Y)
 
 
 def ref_gradients(W, b, activation, X, Y, cost):

@@ -23,11 +23,31 @@ def _kernel_values(name, s, approx):
 
 
 @pytest.mark.parametrize("name", A.ACTIVATIONS)
-def test_numpy_derivative_matches_central_differences(name):
+def test_reference_derivatives_are_the_finite_differences_of_the_reference_values(name):
+    # the closed forms in reference.py against its own values: neither is taken from the product
     h = 1e-6
     fd = (ref_act(name, S + h) - ref_act(name, S - h)) / (2 * h)
-    np.testing.assert_allclose(A.act_grad(name, S, A.act(name, S)), fd, atol=1e-8)
+    np.testing.assert_allclose(ref_act_grad(name, S), fd, rtol=0, atol=1e-8)
+
+
+def test_reference_values_at_known_points():
+    s = np.array([-np.inf, -800.0, np.log(3), 0.0, 800.0, np.inf])
+    np.testing.assert_allclose(ref_act("sigmoid", s), [0, 0, 0.75, 0.5, 1, 1], rtol=1e-15)
+    np.testing.assert_allclose(ref_act("tanh", s), [-1, -1, 0.8, 0, 1, 1], rtol=1e-15)
+    np.testing.assert_allclose(ref_act("tanh", S), np.tanh(S), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(ref_act("softsign", [-3.0, 1.0]), [-0.75, 0.5], rtol=1e-15)
+    np.testing.assert_array_equal(ref_act("relu", [-2.0, 0.0, 1.5]), [0.0, 0.0, 1.5])
+    np.testing.assert_allclose(ref_act_grad("tanh", [np.log(3)]), [1 - 0.8**2], rtol=1e-15)
+    np.testing.assert_allclose(ref_act_grad("sigmoid", [np.log(3)]), [0.75 * 0.25], rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", A.ACTIVATIONS)
+def test_numpy_forms_match_the_reference_values_and_derivatives(name):
+    # values agree to a few ulp (the two compute them by different formulas); f'(s) from z
+    # loses accuracy where f saturates (1 - z^2 near |z| = 1): absolute, not relative, there
     np.testing.assert_allclose(A.act(name, S), ref_act(name, S), rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(A.act_grad(name, S, A.act(name, S)), ref_act_grad(name, S),
+                               rtol=1e-14, atol=1e-15)
 
 
 @pytest.mark.parametrize("name", A.ACTIVATIONS)
