@@ -36,7 +36,7 @@ def scenes(n: int, seed: int) -> list[tuple[int, list[tuple[np.ndarray, int]]]]:
             nv = int(S._NV[t])
             half = 255 // (2 * nv)
             S._place(state, t, int(rng.integers(-half, half + 1)), int(rng.integers(0, 255)),
-                     S._BASE, S._COS, S._SIN, vx, vy, c)
+                     S._BASE, S._COS, S._SIN, vx, vy, c, S.SETTINGS)
             polys.append((np.stack([vx[:nv], vy[:nv]], axis=1), int(rng.integers(140, 256))))
         out.append((int(rng.integers(0, 115)), polys))
     return out

@@ -86,7 +86,7 @@ def _generator_shape(seed: int, t: int) -> np.ndarray:
     half = 255 // (2 * nv)
     k1, k2 = S._randint(state, -half, half), S._randint(state, 0, 254)
     vx, vy, c = np.empty(20), np.empty(20), np.empty(2)
-    S._place(state, t, k1, k2, S._BASE, S._COS, S._SIN, vx, vy, c)
+    S._place(state, t, k1, k2, S._BASE, S._COS, S._SIN, vx, vy, c, S.SETTINGS)
     return np.stack([vx[:nv], vy[:nv]], axis=1)
 
 
@@ -134,9 +134,11 @@ def test_class_frequencies_are_one_sixth_one_ninth_one_eighteenth(sample):
 def test_polarity_is_light_background_half_the_time(sample):
     x, _, info = sample
     light = info[:, 3].astype(bool)
-    assert abs(light.mean() - 0.5) < 3 * np.sqrt(0.25 / len(light))
+    assert abs(light.mean() - S.PARAMS["p_polarity_swap"]) < 3 * np.sqrt(0.25 / len(light))
     bg = x[:, 0]
-    assert np.all(bg[light] >= 140) and np.all(bg[~light] <= 114)
+    (shape_lo, shape_hi), (back_lo, back_hi) = S.PARAMS["shape_grey"], S.PARAMS["background_grey"]
+    assert shape_lo <= bg[light].min() and bg[light].max() <= shape_hi
+    assert back_lo <= bg[~light].min() and bg[~light].max() <= back_hi
 
 
 def test_every_image_has_at_most_three_grey_levels_and_a_background_border(sample):
@@ -172,10 +174,10 @@ def test_rejections_per_two_shape_image_are_near_the_originals_093(sample):
 def test_a_second_shape_dropped_after_the_budget_does_not_count_in_the_label():
     # max_overlap < 0 rejects every second shape, so every two-shape image hits the budget
     x, y, info = S._run_chunks(np.random.SeedSequence(1), 0, 400, 1, S.no_progress, "t",
-                               max_overlap=-1.0, budget=50)
+                               settings=S.SETTINGS._replace(max_overlap=-1.0))
     two = info[:, 0] == 2
     assert two.sum() > 100
-    assert np.all(info[two, 1] == 1) and np.all(info[two, 2] == 51)
+    assert np.all(info[two, 1] == 1) and np.all(info[two, 2] == S.PARAMS["rejection_budget"] + 1)
     assert np.all(y < 3)
     s = np.sort(x, axis=1).astype(np.int16)
     assert np.all((np.diff(s, axis=1) != 0).sum(axis=1) == 1)  # one shape on the background
@@ -184,11 +186,24 @@ def test_a_second_shape_dropped_after_the_budget_does_not_count_in_the_label():
 def test_generator_stats_summarise_the_sample():
     stats = S.generator_stats(3000, 5, threads=1)
     x, y = S.generate(3000, 5)
+    assert stats.n == 3000
     assert stats.class_counts.tolist() == np.bincount(y, minlength=9).tolist()
-    assert stats.budget_hits == 0 and stats.grey_levels_max <= 3
-    assert 0.4 < stats.light_share < 0.6
-    assert 0.5 < stats.rejections_per_two_shape_image < 1.5
-    assert set(stats.as_dict()) >= {"class_freq", "rejections_per_two_shape_image", "light_share"}
+    # counted on the images themselves: the corner pixel is background (one pixel of margin),
+    # light when it is in the range the shapes take on a dark background
+    light = x[:, 0] >= S.PARAMS["shape_grey"][0]
+    assert stats.light_background == light.sum() and stats.light_share == light.mean()
+    assert 0 < light.sum() < 3000  # both polarities occur, so a swapped count would differ
+    assert stats.grey_levels_max == max(len(np.unique(img)) for img in x)
+    # shapes asked for and rejections are not visible in the pixels: the generator's own record
+    _, _, info = S._run_chunks(np.random.SeedSequence(5), 0, 3000, 1, S.no_progress, "t")
+    two = info[:, 0] == 2
+    assert stats.two_shape_images == two.sum()
+    assert stats.rejections_per_two_shape_image == info[two, 2].mean() > 0
+    assert stats.budget_hits == 0 and (y >= 3).sum() == two.sum()  # every second shape drawn
+    d = stats.as_dict()
+    assert d["light_share"] == round(light.mean(), 4)
+    assert d["class_freq"] == [round(c / 3000, 4) for c in np.bincount(y, minlength=9)]
+    assert d["majority_error"] == round(1 - np.bincount(y).max() / 3000, 4)
 
 
 # ---------------------------------------------------------------------------- determinism ----
@@ -273,9 +288,56 @@ def test_bad_seeds_are_refused(seed):
 
 
 def test_params_and_class_names_describe_the_generator():
+    # the values of docs/shapeset.md's table; the kernels read them from S.SETTINGS, which
+    # PARAMS is built from, so changing one changes the images (pinned below by digest)
     assert S.CLASS_NAMES[:3] == ["tri", "par", "ell"] and len(S.CLASS_NAMES) == 9
     assert S.PARAMS["vertex_counts"] == [3, 4, 20] and S.PARAMS["rejection_budget"] == 50
+    assert S.PARAMS["scale_range"] == [0.2, 0.8] and S.PARAMS["rotation_steps"] == 255
+    assert S.PARAMS["shape_grey"] == [140, 255] and S.PARAMS["background_grey"] == [0, 114]
+    assert S.PARAMS["p_two_shapes"] == S.PARAMS["p_polarity_swap"] == 0.5
+    assert S.PARAMS["max_overlap"] == 0.5 and S.PARAMS["border_margin"] == 1
     assert S._LABEL2.tolist() == S._LABEL2.T.tolist()  # order of the two shapes is ignored
+
+
+@pytest.mark.parametrize("change, check", [
+    ({"p_two_shapes": 0.0}, lambda x, y, info: np.all(y < 3) and np.all(info[:, 0] == 1)),
+    ({"p_polarity_swap": 1.0}, lambda x, y, info: np.all(x[:, 0] >= 140)),
+    ({"shape_grey": (200, 200)},  # dark backgrounds only keep their shapes at 200
+     lambda x, y, info: np.all(x[(info[:, 3] == 0)[:, None] & (x != x[:, :1])] == 200)),
+    ({"background_grey": (7, 7)}, lambda x, y, info: np.all(x[info[:, 3] == 0, 0] == 7)),
+    ({"border_margin": 4}, lambda x, y, info: np.all(
+        x.reshape(-1, 32, 32)[:, :4, :] == x[:, :1, None]) and np.all(
+        x.reshape(-1, 32, 32)[:, :, -4:] == x[:, :1, None])),
+], ids=["p_two_shapes", "p_polarity_swap", "shape_grey", "background_grey", "border_margin"])
+def test_the_kernel_takes_its_numbers_from_the_settings(change, check):
+    """Each setting reaches the kernel: a changed value changes the images as it should."""
+    x, y, info = S._run_chunks(np.random.SeedSequence(3), 0, 600, 1, S.no_progress, "t",
+                               settings=S.SETTINGS._replace(**change))
+    assert check(x, y, info)
+    x0, y0, info0 = S._run_chunks(np.random.SeedSequence(3), 0, 600, 1, S.no_progress, "t")
+    assert not check(x0, y0, info0)  # and the default images do not pass the same check
+
+
+# Digests recorded from the generator as it stood when these were written, the version whose fill
+# reproduces the golden images above and whose distribution matches docs/shapeset.md. A change
+# to the random stream, the sampler or the fill changes them: if that is intended, raise
+# PARAMS["generator_version"] and record new digests (docs/shapeset.md promises the bytes).
+GENERATE_SHA256 = {
+    (1000, 0): "de5cf7aa5cf1987e286acf636b9a56126134620d10634a8579b617db041b8f14",
+    (2500, 1): "594467b4954e65faf5d73e8d943b369828e30739bd9b831e2c693dfcf827b258",
+    (3000, 2010): "faaf0dc5ceddf40e5b3b9a219844f95de7435b94d1c334a1fed767a2ba49ca43",
+}
+
+
+@pytest.mark.parametrize("n, seed", sorted(GENERATE_SHA256))
+def test_generate_gives_the_recorded_bytes_for_each_seed(n, seed):
+    import hashlib
+
+    x, y = S.generate(n, seed, threads=2)
+    digest = hashlib.sha256()
+    digest.update(x.tobytes())
+    digest.update(y.tobytes())
+    assert digest.hexdigest() == GENERATE_SHA256[(n, seed)]
 
 
 def test_label_table_matches_the_original_labels(golden):

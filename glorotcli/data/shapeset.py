@@ -2,9 +2,10 @@
 
 A 32x32 grey image holds one or two shapes (triangle, parallelogram, "ellipse" = filled 20-gon);
 the label says which shapes are present, ignoring order and position (9 classes, ``CLASS_NAMES``).
-The algorithm and its parameters (``PARAMS``) follow the author's original generator, described
-step by step in ``docs/shapeset.md``; polygons are filled with the exact 2010 scanline rule
-(``fill_polygon``), which reproduces the original images pixel for pixel.
+The algorithm and its parameters (``SETTINGS``, the one definition, which the kernels take as an
+argument and dataset files record as ``PARAMS``) follow the author's original generator,
+described step by step in ``docs/shapeset.md``; polygons are filled with the exact 2010 scanline
+rule (``fill_polygon``), which reproduces the original images pixel for pixel.
 
 Randomness: images are made in fixed chunks of ``CHUNK`` images; chunk ``c`` of a stream seeded by
 ``seed`` runs its own xoshiro256** generator whose state comes from
@@ -21,6 +22,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -39,40 +41,75 @@ CLASS_NAMES = ["tri", "par", "ell", "tri+par", "par+ell", "tri+ell", "2tri", "2p
 
 SHAPE_NAMES = ["triangle", "parallelogram", "ellipse"]
 
+
+class Settings(NamedTuple):
+    """The generator's numbers, defined once (``SETTINGS``): the Numba kernels take this record
+    as an argument, and ``PARAMS`` (what dataset files record) is built from it. The values are
+    those of the author's original generator (docs/shapeset.md, "Parameters")."""
+
+    size: int
+    """Images are size x size pixels."""
+    p_two_shapes: float
+    """Probability that an image asks for two shapes (else one)."""
+    vertex_counts: tuple[int, int, int]
+    """Vertices of a triangle, a parallelogram and an "ellipse" (a filled 20-gon)."""
+    scale_min: float
+    scale_span: float
+    """Each axis scale is ``scale_min + scale_span * U`` (U uniform in [0, 1)), times ``size``."""
+    rotation_steps: int
+    """Rotations are multiples of 2 pi / rotation_steps."""
+    shape_grey: tuple[int, int]
+    background_grey: tuple[int, int]
+    """Grey ranges (both ends included) of shapes and background, before a polarity swap."""
+    p_polarity_swap: float
+    """Probability that the two ranges swap (dark shapes on a light background)."""
+    max_overlap: float
+    """Largest estimated covered fraction x area ratio of a second shape (step 7)."""
+    rejection_budget: int
+    """Resamples of a second shape before it is dropped."""
+    border_margin: int
+    """Pixels kept free at the border: vertices lie in [margin, size - margin)."""
+
+
+SETTINGS = Settings(size=SIZE, p_two_shapes=0.5, vertex_counts=(3, 4, 20), scale_min=0.2,
+                    scale_span=0.6, rotation_steps=255, shape_grey=(140, 255),
+                    background_grey=(0, 114), p_polarity_swap=0.5, max_overlap=0.5,
+                    rejection_budget=50, border_margin=1)
+
 PARAMS = {
     "generator": "shapeset-3x2",
     "generator_version": 1,
-    "image_size": SIZE,
-    "p_two_shapes": 0.5,
+    "image_size": SETTINGS.size,
+    "p_two_shapes": SETTINGS.p_two_shapes,
     "shape_types": SHAPE_NAMES,
-    "vertex_counts": [3, 4, 20],
-    "scale_range": [0.2, 0.8],
-    "rotation_steps": 255,
-    "shape_grey": [140, 255],
-    "background_grey": [0, 114],
-    "p_polarity_swap": 0.5,
-    "max_overlap": 0.5,
-    "rejection_budget": 50,
-    "border_margin": 1,
+    "vertex_counts": list(SETTINGS.vertex_counts),
+    "scale_range": [SETTINGS.scale_min, SETTINGS.scale_min + SETTINGS.scale_span],
+    "rotation_steps": SETTINGS.rotation_steps,
+    "shape_grey": list(SETTINGS.shape_grey),
+    "background_grey": list(SETTINGS.background_grey),
+    "p_polarity_swap": SETTINGS.p_polarity_swap,
+    "max_overlap": SETTINGS.max_overlap,
+    "rejection_budget": SETTINGS.rejection_budget,
+    "border_margin": SETTINGS.border_margin,
     "fill_rule": "2010 scanline (truncated vertices, truncating integer crossings)",
     "chunk_size": CHUNK,
     "rng": "xoshiro256** per chunk, state from SeedSequence(seed) spawn_key + (chunk,)",
 }
-"""The generator's settings (docs/shapeset.md); recorded in every dataset file it makes."""
+"""The generator's settings (docs/shapeset.md), from ``SETTINGS``; recorded in every dataset
+file it makes."""
 
-_NV = np.array([3, 4, 20], dtype=np.int64)  # vertices per shape type
-_STEPS = 255
-_BUDGET = 50
+_NV = np.array(SETTINGS.vertex_counts, dtype=np.int64)  # vertices per shape type
+_MAX_NV = int(_NV.max())
 
-# Class of an image with shape types (a, b); _LABEL1[a] for a single shape.
+# Class of an image with shape types (a, b); type a itself for a single shape.
 _LABEL2 = np.array([[6, 3, 5], [3, 7, 4], [5, 4, 8]], dtype=np.uint8)
 
 
 def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Unit n-gons (circumradius 0.5, one edge horizontal at the bottom), their areas relative
-    to the circle, and cos/sin of the 255-step rotation grid."""
-    base = np.full((3, 2, 20), np.nan)
-    area = np.empty(3)
+    to the circle, and cos/sin of the ``SETTINGS.rotation_steps``-step rotation grid."""
+    base = np.full((len(_NV), 2, _MAX_NV), np.nan)
+    area = np.empty(len(_NV))
     for t, nv in enumerate(_NV):
         for k in range(nv):
             # vertices at -90deg +- 180/n: the edge between vertices n-1 and 0 is the bottom one
@@ -80,8 +117,9 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
             base[t, 0, k] = 0.5 * math.cos(a)
             base[t, 1, k] = 0.5 * math.sin(a)
         area[t] = nv * math.sin(2 * math.pi / nv) / (2 * math.pi)
-    cos = np.array([math.cos(2 * math.pi * k / _STEPS) for k in range(_STEPS)])
-    sin = np.array([math.sin(2 * math.pi * k / _STEPS) for k in range(_STEPS)])
+    steps = SETTINGS.rotation_steps
+    cos = np.array([math.cos(2 * math.pi * k / steps) for k in range(steps)])
+    sin = np.array([math.sin(2 * math.pi * k / steps) for k in range(steps)])
     return base, area, cos, sin
 
 
@@ -196,16 +234,18 @@ def fill_polygon(img: np.ndarray, vertices_xy: np.ndarray, grey: int) -> np.ndar
 # -------------------------------------------------------------------------------- sampler ----
 
 @numba.njit(cache=True, nogil=True)
-def _place(s, t, k1, k2, base, cos, sin, vx, vy, c):
+def _place(s, t, k1, k2, base, cos, sin, vx, vy, c, g):
     """Draw scales and a position for a shape of type t with pre-rotation k1 and final rotation
-    k2 (grid steps); write its vertices to vx, vy and its centre to c; return its area."""
-    nv = 3 if t == 0 else (4 if t == 1 else 20)
-    a = 0.2 + 0.6 * _uniform(s)
-    b = 0.2 + 0.6 * _uniform(s)
-    s1 = max(a, b) * 32.0
-    s2 = min(a, b) * 32.0
+    k2 (grid steps); write its vertices to vx, vy and its centre to c; return its area.
+    ``g``: the generator's ``Settings``."""
+    nv = g.vertex_counts[t]
+    size = float(g.size)
+    a = g.scale_min + g.scale_span * _uniform(s)
+    b = g.scale_min + g.scale_span * _uniform(s)
+    s1 = max(a, b) * size
+    s2 = min(a, b) * size
     # step 2: pre-rotation by k1 steps (k1 may be negative)
-    kk = k1 % 255
+    kk = k1 % g.rotation_steps
     c1, n1 = cos[kk], sin[kk]
     # step 4: rotate back by atan(s2/s1 * tan(a1)), via cos/sin of atan(u) = (1, u)/sqrt(1+u^2)
     u = (s2 / s1) * (n1 / c1)
@@ -229,13 +269,15 @@ def _place(s, t, k1, k2, base, cos, sin, vx, vy, c):
         xmax = max(xmax, x)
         ymin = min(ymin, y)
         ymax = max(ymax, y)
-    # step 6: box with one pixel of margin stays inside: coordinates in [1, SIZE - 1)
-    tx = 1.0 - xmin + _uniform(s) * (30.0 - (xmax - xmin))
-    ty = 1.0 - ymin + _uniform(s) * (30.0 - (ymax - ymin))
-    top = 31.0 - 1e-9
+    # step 6: the box with the border margin stays inside: coordinates in [m, size - m)
+    m = float(g.border_margin)
+    room = size - 2.0 * m
+    tx = m - xmin + _uniform(s) * (room - (xmax - xmin))
+    ty = m - ymin + _uniform(s) * (room - (ymax - ymin))
+    top = (size - m) - 1e-9
     for i in range(nv):
-        vx[i] = min(max(vx[i] + tx, 1.0), top)
-        vy[i] = min(max(vy[i] + ty, 1.0), top)
+        vx[i] = min(max(vx[i] + tx, m), top)
+        vy[i] = min(max(vy[i] + ty, m), top)
     c[0] = tx
     c[1] = ty
     return s1 * s2
@@ -269,63 +311,65 @@ def _too_much_overlap(vx, vy, nv, c, area, wx, wy, nw, d0, area0, max_overlap):
 
 
 @numba.njit(cache=True, nogil=True)
-def _gen_chunk(state, x, y, info, base, rel_area, cos, sin, label2, max_overlap, budget):
-    """Fill x (n, SIZE*SIZE), y (n,) and info (n, 4) = (shapes asked, shapes drawn, rejections,
-    light background) with n images drawn from the xoshiro state (4 uint64). A second shape
-    overlapping too much (step 7) is placed again; after ``budget`` such resamples it is
-    dropped and the label counts only the first."""
+def _gen_chunk(state, x, y, info, base, rel_area, cos, sin, label2, g):
+    """Fill x (n, size*size), y (n,) and info (n, 4) = (shapes asked, shapes drawn, rejections,
+    light background) with n images drawn from the xoshiro state (4 uint64), as the generator's
+    ``Settings`` ``g`` say. A second shape overlapping too much (step 7) is placed again; after
+    ``g.rejection_budget`` such resamples it is dropped and the label counts only the first."""
     n = x.shape[0]
-    vx = np.empty((2, 20))
-    vy = np.empty((2, 20))
+    max_nv = max(g.vertex_counts)
+    vx = np.empty((2, max_nv))
+    vy = np.empty((2, max_nv))
     cen = np.empty((2, 2))
-    xs = np.empty(21, np.int64)
+    xs = np.empty(max_nv + 1, np.int64)
     types = np.zeros(2, np.int64)
     greys = np.zeros(2, np.int64)
+    shape_lo, shape_hi = g.shape_grey
+    back_lo, back_hi = g.background_grey
     for i in range(n):
-        two = _uniform(state) < 0.5
-        light = _uniform(state) < 0.5
+        two = _uniform(state) < g.p_two_shapes
+        light = _uniform(state) < g.p_polarity_swap  # swapped: light background, dark shapes
         if light:
-            bg = _randint(state, 140, 255)
+            bg = _randint(state, shape_lo, shape_hi)
         else:
-            bg = _randint(state, 0, 114)
+            bg = _randint(state, back_lo, back_hi)
         want = 2 if two else 1
         drawn = 0
         rejections = 0
         area0 = 0.0
         for j in range(want):
-            t = _randint(state, 0, 2)
-            nv = 3 if t == 0 else (4 if t == 1 else 20)
-            half = 255 // (2 * nv)            # about a 1/n share of the circle around 0
+            t = _randint(state, 0, len(g.vertex_counts) - 1)
+            nv = g.vertex_counts[t]
+            half = g.rotation_steps // (2 * nv)  # about a 1/n share of the circle around 0
             k1 = _randint(state, -half, half)
-            k2 = _randint(state, 0, 254)
+            k2 = _randint(state, 0, g.rotation_steps - 1)
             if light:
-                g = _randint(state, 0, 114)
+                grey = _randint(state, back_lo, back_hi)
             else:
-                g = _randint(state, 140, 255)
+                grey = _randint(state, shape_lo, shape_hi)
             while True:
-                area = _place(state, t, k1, k2, base, cos, sin, vx[j], vy[j], cen[j])
+                area = _place(state, t, k1, k2, base, cos, sin, vx[j], vy[j], cen[j], g)
                 area *= rel_area[t]
                 if j == 0:
                     area0 = area
                     ok = True
                     break
                 ok = not _too_much_overlap(vx[j], vy[j], nv, cen[j], area,
-                                           vx[0], vy[0], 3 if types[0] == 0 else
-                                           (4 if types[0] == 1 else 20), cen[0], area0,
-                                           max_overlap)
+                                           vx[0], vy[0], g.vertex_counts[types[0]], cen[0],
+                                           area0, g.max_overlap)
                 if ok:
                     break
                 rejections += 1
-                if rejections > budget:         # every resample rejected: drop the shape
+                if rejections > g.rejection_budget:  # every resample rejected: drop the shape
                     break
             if ok:
                 types[drawn] = t
-                greys[drawn] = g
+                greys[drawn] = grey
                 drawn += 1
-        img = x[i].reshape((32, 32))
+        img = x[i].reshape((g.size, g.size))
         img[:, :] = bg
         for j in range(drawn):
-            nv = 3 if types[j] == 0 else (4 if types[j] == 1 else 20)
+            nv = g.vertex_counts[types[j]]
             _fill_polygon(img, vx[j], vy[j], nv, np.uint8(greys[j]), xs)
         if drawn == 1:
             y[i] = types[0]
@@ -365,8 +409,12 @@ def _threads(threads: int | None) -> int:
 
 
 def _run_chunks(root, first: int, n: int, threads: int, progress: Progress, task: str,
-                max_overlap: float = PARAMS["max_overlap"], budget: int = _BUDGET):
-    """Images first*CHUNK .. first*CHUNK+n-1 of the stream ``root``: x, y, info."""
+                settings: Settings = SETTINGS):
+    """Images first*CHUNK .. first*CHUNK+n-1 of the stream ``root``: x, y, info. ``settings``
+    other than ``SETTINGS`` are for tests only (the images are Shapeset-3x2 only with those)."""
+    if (settings.size, settings.vertex_counts, settings.rotation_steps) != \
+            (SIZE, SETTINGS.vertex_counts, SETTINGS.rotation_steps):
+        raise ValueError("size, vertex_counts and rotation_steps are fixed by the tables")
     x = np.empty((n, SIZE * SIZE), np.uint8)
     y = np.empty(n, np.uint8)
     info = np.empty((n, 4), np.int8)
@@ -377,7 +425,7 @@ def _run_chunks(root, first: int, n: int, threads: int, progress: Progress, task
         state = _chunk_state(root, first + k)
         with np.errstate(over="ignore"):  # uint64 wrap-around warns only with NUMBA_DISABLE_JIT
             _gen_chunk(state, x[lo:hi], y[lo:hi], info[lo:hi], _BASE, _AREA, _COS, _SIN,
-                       _LABEL2, float(max_overlap), int(budget))
+                       _LABEL2, settings)
         return hi - lo
 
     progress(task, 0, n)
