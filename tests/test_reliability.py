@@ -178,7 +178,7 @@ def test_disk_filling_up_during_training_stops_resumable_with_one_line(run_cli, 
         calls["n"] += 1
         return runlog.RESERVE_BYTES + (2**30 if calls["n"] < 3 else 1000)
 
-    monkeypatch.setattr(runlog, "free_bytes", shrinking)
+    monkeypatch.setattr(runlog.writer, "free_bytes", shrinking)
     code, stdout, err = run_cli("train", "--data", data_file, *SMALL, "--steps", "600",
                                 "--log-every", "1", "--probe-every", "1", "-o", out)
     errors = [line for line in err.splitlines() if not line[:1].isdigit()]  # not progress
@@ -195,7 +195,7 @@ def test_disk_filling_up_during_training_stops_resumable_with_one_line(run_cli, 
 
 
 def test_no_room_for_a_new_run_file_writes_nothing(run_cli, tmp_path, data_file, monkeypatch):
-    monkeypatch.setattr(runlog, "free_bytes", lambda folder: 1000)
+    monkeypatch.setattr(runlog.writer, "free_bytes", lambda folder: 1000)
     code, _, err = run_cli("train", "--data", data_file, *SMALL, "--steps", "10",
                            "-o", tmp_path / "r.h5")
     assert code == 2 and "no space left on device" in err and list(tmp_path.iterdir()) == []

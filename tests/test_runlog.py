@@ -239,7 +239,7 @@ def test_reader_sees_a_consistent_prefix_while_the_writer_appends(tmp_path):
 
 
 def test_superblock_checksum_matches_what_hdf5_wrote(tmp_path):
-    from glorotcli.stats.runlog import _lookup3
+    from glorotcli.stats.runlog.recovery import _lookup3
 
     p = tmp_path / "run.h5"
     _writer(p).close()
@@ -288,11 +288,11 @@ def test_resume_refuses_a_live_writer_and_recovers_a_killed_one(tmp_path):
 
 
 def test_run_file_that_cannot_be_created_is_a_one_line_error(tmp_path, monkeypatch):
-    import glorotcli.stats.runlog as runlog
+    import h5py
 
     def refuse(*args, **kwargs):
         raise FileNotFoundError(2, "Unable to synchronously create file (long HDF5 text)")
 
-    monkeypatch.setattr(runlog.h5py, "File", refuse)
+    monkeypatch.setattr(h5py, "File", refuse)
     with pytest.raises(GlorotError, match=r"run.h5: cannot create the run file \(No such file"):
         _writer(tmp_path / "run.h5")
