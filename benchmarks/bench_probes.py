@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from glorotcli.nn.init import init_mlp
 from glorotcli.stats import probes as P
+from glorotcli.stats.jacobian import jacobian_singular_values
 
 
 def numpy_forward(net, x):
@@ -91,7 +92,7 @@ def main() -> None:
                   f"{min(ts) / floor:4.2f} x products")
         if args.jacobian:
             t = clock()
-            P.jacobian_singular_values(net, x, n_examples=args.jacobian, threads=args.threads)
+            jacobian_singular_values(net, x, n_examples=args.jacobian, threads=args.threads)
             dt = clock() - t
             print(f"  jacobian_singular_values, {args.jacobian} probes x 4 layer pairs: "
                   f"{dt:.2f} s ({dt / args.jacobian / 4 * 1e3:.0f} ms per matrix)")

@@ -14,7 +14,9 @@ from hypothesis.extra import numpy as hnp
 
 from glorotcli.errors import GlorotError
 from glorotcli.nn.init import init_mlp
+from glorotcli.stats import jacobian as JAC
 from glorotcli.stats import probes as P
+from glorotcli.stats import summary as S
 
 COSTS = ("nll", "quadratic")
 
@@ -169,7 +171,7 @@ def test_weight_gradient_sample_is_fixed_and_covers_the_layer():
 def test_summarize_is_exact_for_any_values_ties_and_values_on_edges(values, dtype):
     v = values.astype(dtype)
     edges = np.linspace(-1, 1, 9)
-    stats, hist = P.summarize(v, edges, (-0.97, 0.97))
+    stats, hist = S.summarize(v, edges, (-0.97, 0.97))
     ref, ref_hist = R.ref_pooled_stats(v, edges, R.REF_SAT["tanh"])
     for s in P.STATS:
         np.testing.assert_allclose(stats[s], ref[s], rtol=1e-6, atol=1e-9, err_msg=s)
@@ -185,13 +187,13 @@ def test_percentiles_stay_exact_when_values_pile_up_or_spread_over_decades():
         np.concatenate([rng.random(10000) * 1e-12, [1e6]]),  # one outlier far away
     ]
     for v in cases:
-        stats, _ = P.summarize(v, np.linspace(-1, 1, 11), (-0.97, 0.97))
+        stats, _ = S.summarize(v, np.linspace(-1, 1, 11), (-0.97, 0.97))
         np.testing.assert_allclose([stats["p2"], stats["p50"], stats["p98"]],
                                    np.percentile(v, [2, 50, 98]), rtol=1e-12, atol=0)
 
 
 def test_non_finite_values_give_nan_statistics_not_a_crash():
-    stats, hist = P.summarize(np.array([0.1, np.nan, 0.3]), np.linspace(-1, 1, 5), (-1, 1))
+    stats, hist = S.summarize(np.array([0.1, np.nan, 0.3]), np.linspace(-1, 1, 5), (-1, 1))
     assert all(np.isnan(stats[s]) for s in P.STATS) and hist.sum() == 0
     net = small_net()
     net.W[1][0, 0] = np.inf  # a diverged weight between layers 1 and 2
@@ -210,8 +212,8 @@ def test_non_finite_values_give_nan_statistics_not_a_crash():
     ("relu", [0.0, 0.0, 1e-30, 3.0], 0.5),
 ])
 def test_saturation_means_within_003_of_an_asymptote(activation, values, expected):
-    assert P.saturation_fraction(np.array(values), activation) == pytest.approx(expected)
-    assert P.saturation_fraction(np.array(values, np.float32), activation) == \
+    assert S.saturation_fraction(np.array(values), activation) == pytest.approx(expected)
+    assert S.saturation_fraction(np.array(values, np.float32), activation) == \
         pytest.approx(np.mean(R.REF_SAT[activation](np.array(values, np.float32))))
 
 
@@ -222,7 +224,7 @@ def test_measure_never_touches_the_weights_or_any_random_generator():
     np_state = np.random.get_state()
     py_state = random.getstate()
     P.measure(net, x, y, cost="nll", lr=0.1, edges=P.default_edges("tanh"))
-    P.jacobian_singular_values(net, x, n_examples=3)
+    JAC.jacobian_singular_values(net, x, n_examples=3)
     for a, b in zip(before, net.W + net.b, strict=True):
         assert a.tobytes() == b.tobytes()
     assert random.getstate() == py_state
@@ -297,7 +299,7 @@ def test_default_edges_cover_each_activation_range_and_the_papers_gradient_axes(
 def test_jacobian_singular_values_match_explicit_matrices(activation):
     net = small_net(activation, sizes=(10, 8, 8, 6, 3), scale=2.0)
     x, _ = probes(net, n=7)
-    sv_mean, sv_std, sv = P.jacobian_singular_values(net, x, n_examples=5)
+    sv_mean, sv_std, sv = JAC.jacobian_singular_values(net, x, n_examples=5)
     ref_mean, ref_std, ref_sv = R.ref_singular_values(net.W, net.b, activation, x[:5])
     np.testing.assert_allclose(sv_mean, ref_mean, rtol=1e-9)
     np.testing.assert_allclose(sv_std, ref_std, rtol=1e-7)
@@ -318,12 +320,12 @@ def test_jacobian_convention_matches_finite_differences():
 def test_jacobian_pads_narrower_layer_pairs_with_nan():
     net = small_net(sizes=(6, 8, 4, 8, 3))
     x, _ = probes(net, n=2)
-    sv_mean, sv_std, sv = P.jacobian_singular_values(net, x)
+    sv_mean, sv_std, sv = JAC.jacobian_singular_values(net, x)
     assert sv.shape == (2, 4) and not np.isnan(sv).any()
     net = small_net(sizes=(6, 8, 6, 3, 3))
-    sv_mean, _, sv = P.jacobian_singular_values(net, x)
+    sv_mean, _, sv = JAC.jacobian_singular_values(net, x)
     assert sv.shape == (2, 6) and np.isnan(sv[1, 3:]).all() and np.isfinite(sv_mean).all()
-    assert P.jacobian_singular_values(small_net(sizes=(6, 5, 3)), x)[2].shape == (0, 0)
+    assert JAC.jacobian_singular_values(small_net(sizes=(6, 5, 3)), x)[2].shape == (0, 0)
 
 
 # ----------------------------------------------- the paper's effects at initialization ----
@@ -379,5 +381,5 @@ def test_mean_jacobian_singular_value_at_init_is_half_standard_and_08_normalized
     # spread between examples is small at init).
     for init, target in (("standard", 0.5), ("normalized", 0.8)):
         net, x, _ = at_init[init]
-        sv_mean, _, _ = P.jacobian_singular_values(net, x, n_examples=2, threads=1)
+        sv_mean, _, _ = JAC.jacobian_singular_values(net, x, n_examples=2, threads=1)
         assert np.all(np.abs(sv_mean - target) < 0.1), (init, sv_mean)

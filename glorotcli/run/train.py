@@ -463,7 +463,7 @@ class _Trainer:
         self.probe_s += time.monotonic() - t
 
     def jacobian(self) -> None:
-        from glorotcli.stats.probes import jacobian_singular_values
+        from glorotcli.stats.jacobian import jacobian_singular_values
 
         t = time.monotonic()
         with _threads(self.threads, blas=True):
