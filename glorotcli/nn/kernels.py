@@ -390,13 +390,6 @@ def _softmax_out(s, y, cost, p, ds):
     return total * inv_b
 
 
-def softmax_out(s: np.ndarray, y: np.ndarray, cost: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """Convenience wrapper: (p, ds, mean cost) for logits ``s`` (B, K) and labels ``y``."""
-    p = np.empty_like(s)
-    ds = np.empty_like(s)
-    return p, ds, _softmax_out(s, np.ascontiguousarray(y, np.int64), cost, p, ds)
-
-
 def cache_is_cold() -> bool:
     """True when the step kernels of this module have no compiled copy in Numba's disk cache yet,
     so the first training step will compile for about 20 s (the CLI says so beforehand).

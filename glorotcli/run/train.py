@@ -368,7 +368,7 @@ def _first_bad_layer(net: mlp.MLP, x: np.ndarray | None) -> str:
     return "weights and pre-activations still finite"
 
 
-class _Trainer:
+class _TrainingRun:
     """One run's loop state; ``run()`` trains from ``step`` to ``total``."""
 
     def __init__(self, config: TrainConfig, data: TrainData, writer: RunWriter, net: mlp.MLP,
@@ -597,7 +597,7 @@ class _Trainer:
         return self.step / t if t > 0 else math.nan
 
 
-def _drive(trainer: _Trainer) -> TrainResult:
+def _drive(trainer: _TrainingRun) -> TrainResult:
     """Run the loop, turning interruptions into a closed, resumable file."""
     w = trainer.w
     try:
@@ -663,7 +663,7 @@ def train(config: TrainConfig, output: str | Path, *, data: TrainData | None = N
             jacobian_k=config.width if jac_on else 0, force=force,
             extra_attrs={"threads": threads, "probe_source": data.probe_source,
                          "total_steps": config.total_steps(data.n_train)})
-        trainer = _Trainer(config, data, writer, net, 0, {}, threads, progress)
+        trainer = _TrainingRun(config, data, writer, net, 0, {}, threads, progress)
         return _drive(trainer)
 
 
@@ -724,7 +724,7 @@ def resume(path: str | Path, config: TrainConfig | None = None, *,
             ck = writer.read_checkpoint()
             net = mlp.MLP(sizes, config.activation, [np.ascontiguousarray(w) for w in ck.W],
                           [np.ascontiguousarray(b) for b in ck.b])
-            trainer = _Trainer(config, data, writer, net, ck.step, ck.state, threads, progress)
+            trainer = _TrainingRun(config, data, writer, net, ck.step, ck.state, threads, progress)
         except BaseException:
             writer.close("interrupted")
             raise
