@@ -24,6 +24,13 @@ PAPER_UPDATES = 2_500_000
 """Length of the paper's training curves (Figs. 11-12 run to 2.5e7 examples in minibatches of
 10), the budget Table 1 is compared at."""
 
+
+def fmt_lr(lr: float) -> str:
+    """A learning rate as every name, table, figure and message shows it (``%g``): ``0.01``,
+    ``0.003``, ``1e-05``, ``1e+06``."""
+    return f"{float(lr):g}"
+
+
 # Flag that sets each field, for messages.
 FLAGS = {
     "data": "--data", "online": "--online", "activation": "--activation", "init": "--init",

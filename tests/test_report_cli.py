@@ -29,7 +29,7 @@ def two_runs(tmp_path_factory):
 def test_terminal_report_shows_summary_charts_histograms_and_table1(run_cli, two_runs):
     code, out, err = run_cli("report", *two_runs)
     assert code == 0, err
-    for text in ("tanh.h5", "tanhN.h5", "Tanh N", "finished", "2,000 steps", "test 30.00",
+    for text in ("tanh.h5", "tanhN.h5", "Tanh N", "finished", "2,000 updates", "test 30.00",
                  "paper 27.15", "majority 83.33", "activations over training",
                  "back-propagated gradients", "weight gradients", "Jacobians",
                  "Table 1", "30.00 / 27.15", "16.00 / 15.60"):
@@ -131,7 +131,7 @@ def test_follow_redraws_while_another_process_writes_and_stops_when_finished(run
     assert proc.returncode == 0, proc.stderr.read().decode()
     assert code == 0, err
     assert "stopped following (live.h5: finished)" in err
-    assert "500 steps" in out  # the last row was drawn
+    assert "500 updates" in out  # the last row was drawn
     assert elapsed < 60
     with h5py.File(path, "r") as f:
         assert f["status"][()].rstrip(b"\0") == b"finished"
@@ -164,7 +164,7 @@ def test_jacobian_caption_quotes_the_paper_only_for_tanh(run_cli, tmp_path, two_
                    steps=(0, 100, 2000))
     code, out, err = run_cli("report", sig)
     assert code == 0, err
-    assert "mean over layers at first measurement" in out and "§4.2.2" not in out
+    assert "mean over layers at the first: " in out and "§4.2.2" not in out
     code, out, err = run_cli("report", two_runs[0])
     assert code == 0, err
     assert "§4.2.2" in out
@@ -178,7 +178,7 @@ def test_skip_note_names_the_missing_init(run_cli, tmp_path, two_runs):
            "init" in err
 
 
-@pytest.mark.parametrize("width", [72, 80, 100, 160])
+@pytest.mark.parametrize("width", [60, 72, 80, 100, 160])
 def test_terminal_report_fits_the_console_without_cutting_anything(tmp_path, width):
     from rich.cells import cell_len
     from rich.console import Console
@@ -193,3 +193,43 @@ def test_terminal_report_fits_the_console_without_cutting_anything(tmp_path, wid
     assert max(cell_len(line) for line in lines) <= width
     assert not [line for line in lines if "…" in line]
     assert sum(line.lstrip("│ ").startswith("L1 ") for line in lines) >= 2  # layer names kept
+
+
+def test_terminal_report_signs_means_but_never_stds_and_counts_in_singular(tmp_path):
+    from rich.console import Console
+
+    from glorotcli.report import terminal
+
+    run = read_run(make_run(tmp_path / "one.h5", steps=(0,), jacobian=False))
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(terminal.render([run], console_width=100))
+    text = console.export_text()
+    assert "1 probe)" in text and "1 probes" not in text
+    assert "+" not in text.split("activations over training")[1].split("histograms")[0]
+    assert "epoch" not in text  # budgets in updates, and shares of the paper's 2.5 M
+    assert "share of the paper's 2.5 M updates" in text
+
+
+def test_inspect_shows_error_rates_in_percent_as_report_does(run_cli, two_runs):
+    code, out, err = run_cli("inspect", two_runs[0])
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if "last_test_error " in line)
+    assert "30.00 %" in row
+    code, out, _ = run_cli("report", two_runs[0])
+    assert "test 30.00" in out
+
+
+def test_closing_line_of_train_shows_no_zero_percent_shares():
+    from types import SimpleNamespace
+
+    from glorotcli.cli.train import _measurement_share
+
+    def result(probe, jac, ev):
+        return SimpleNamespace(wall_seconds=100.0, probe_seconds=probe, jacobian_seconds=jac,
+                               eval_seconds=ev)
+
+    assert _measurement_share(result(0.0, 0.0, 0.0)) == "no measurements taken"
+    assert _measurement_share(result(0.0, 0.0, 5.0)) == \
+        "measurements took 5 % of the time (evaluation 5 %)"
+    assert _measurement_share(result(0.2, 50.0, 5.0)) == \
+        "measurements took 55 % of the time (probes <1 %, Jacobians 50 %, evaluation 5 %)"

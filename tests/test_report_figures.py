@@ -105,7 +105,7 @@ def test_figure_functions_take_plain_arrays(tmp_path):
     mean = np.tile(np.linspace(0.5, 0.1, 4), (30, 1))
     fig = figures.fig_mean_std(ep, mean, np.full_like(mean, 0.1), title="t", source="s")
     axes = fig.axes
-    assert axes[0].get_xlabel() == "Epochs of 20k mini-batch updates"
+    assert axes[0].get_xlabel().startswith("mini-batch updates")
     assert [t.get_text() for t in axes[0].get_legend().get_texts()] == [
         "Layer 1", "Layer 2", "Layer 3", "Layer 4"]
     p = figures.save(fig, tmp_path / "x.png")

@@ -44,20 +44,23 @@ def make_run(path: Path, *, activation: str = "tanh", init: str = "standard", de
              width: int = 8, kind: str = "shapeset", steps=(0, 100, 1000, 5000, 20000, 40000),
              test_errors=None, final_error: float = 0.3, layers: bool = True,
              jacobian: bool = True, status: str | None = "finished", seed: int = 0,
-             majority_error: float = 0.8333, batch_size: int = 10) -> Path:
-    """Write a small finished run file and return its path."""
+             majority_error: float = 0.8333, batch_size: int = 10, lr: float = 0.01,
+             wgrad_scale: float = 1.0, data_path: str | None = None) -> Path:
+    """Write a small finished run file and return its path. ``wgrad_scale`` multiplies the
+    weight gradients' spread; ``data_path`` is recorded as the run's dataset file."""
     rng = np.random.default_rng(seed)
     sizes = (DIM,) + (width,) * depth + (N_CLASSES,)
     W = [rng.uniform(-0.5, 0.5, (a, b)).astype(np.float32)
          for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     b = [np.zeros(n, np.float32) for n in sizes[1:]]
     config = {"activation": activation, "init": init, "depth": depth, "width": width,
-              "batch_size": batch_size, "lr": 0.01, "cost": "nll", "seed": seed,
+              "batch_size": batch_size, "lr": lr, "cost": "nll", "seed": seed,
               "online": kind == "shapeset", "data": None if kind == "shapeset" else "d.h5"}
     edges = edges_for(activation)
     w = RunWriter.create(
         path, config=config, sizes=sizes, activation=activation, init=init, seed=seed,
         dataset={"kind": kind, "n_classes": N_CLASSES, "majority_error": majority_error,
+                 "path": data_path,
                  "class_names": [str(i) for i in range(N_CLASSES)]},
         input_scale="0,1", probe_x=rng.integers(0, 255, (20, DIM), dtype=np.uint8),
         probe_y=rng.integers(0, N_CLASSES, 20).astype(np.uint8), init_W=W, init_b=b,
@@ -79,7 +82,7 @@ def make_run(path: Path, *, activation: str = "tanh", init: str = "standard", de
         z = 1 / (1 + np.exp(-s)) if activation == "sigmoid" else np.tanh(s)
         bg = rng.standard_normal((depth, 2000)) * (0.02 * factor ** -np.arange(depth))[::-1,
                                                                                         None]
-        wg = rng.standard_normal((depth, 2000)) * 0.004
+        wg = rng.standard_normal((depth, 2000)) * 0.004 * wgrad_scale
         stats, hist = {}, {}
         for q, v in zip(QUANTITIES, (z, bg, wg), strict=True):
             stats[q], hist[q] = _stats(v, edges[q])
@@ -87,7 +90,10 @@ def make_run(path: Path, *, activation: str = "tanh", init: str = "standard", de
                  grad_ratio=np.full(depth, 1e-3), update_ratio=np.full(depth, 1e-5))
         if jacobian and step in (0, steps[-1]):
             sv = np.sort(rng.uniform(0, 1, (depth - 1, width)))[:, ::-1]
-            sv *= (0.5 if init == "standard" else 0.8) / sv.mean(axis=1, keepdims=True)
+            # mean sv near the paper's 0.5 / 0.8, differing between layer pairs and over time
+            target = (0.5 if init == "standard" else 0.8) * (1 + 0.05 * np.arange(depth - 1)
+                                                             - 0.2 * t)
+            sv *= target[:, None] / sv.mean(axis=1, keepdims=True)
             w.jacobian(step=step, sv_mean=sv.mean(axis=1), sv_std=sv.std(axis=1), sv=sv)
     w.close(status)
     return path

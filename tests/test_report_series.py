@@ -29,15 +29,23 @@ def runs(tmp_path_factory):
             for i, (k, v) in enumerate(specs.items())}
 
 
-def test_epochs_are_steps_over_20k_updates():
-    np.testing.assert_allclose(series.epochs([0, 10_000, 20_000, 2_000_000]),
-                               [0, 0.5, 1, 100])
+def test_budgets_are_shares_of_the_papers_2_5_million_updates():
+    assert series.paper_share(25_000) == pytest.approx(1.0)
+    assert [series.share_text(s) for s in (1_500, 40_000, 600_000, 2_500_000)] == [
+        "0.06 %", "1.6 %", "24 %", "100 %"]
+    assert series.budget_text(40_000) == "40,000 updates (1.6 % of the paper's 2.5 M updates)"
 
 
-def test_layer_series_uses_the_epoch_axis(runs):
-    ep, mean = series.layer_stat(runs["tanh"], "act", "mean")
-    np.testing.assert_allclose(ep, runs["tanh"].layer_step / 20_000)
-    assert mean.shape == (len(ep), 5)
+def test_counts_are_singular_for_one():
+    assert [series.plural(n, "probe") for n in (0, 1, 2, 1000)] == [
+        "0 probes", "1 probe", "2 probes", "1,000 probes"]
+
+
+def test_layer_series_are_against_updates(runs):
+    steps, mean = series.layer_stat(runs["tanh"], "act", "mean")
+    np.testing.assert_array_equal(steps, [0, 100, 1000, 5000, 20000, 40000])
+    assert steps.dtype == np.int64
+    assert mean.shape == (len(steps), 5)
 
 
 def test_normalized_histograms_integrate_to_one(runs):
@@ -149,8 +157,9 @@ def test_summary_shows_the_paper_value_only_for_the_paper_config(runs):
     assert series.summary(runs["sigmoid4"])["paper_test_error"] is None
     s = series.summary(runs["tanh"])
     assert s["steps"] == 40_000 and s["examples_seen"] == 400_000
-    assert s["epochs"] == pytest.approx(2.0)
-    assert s["majority_error"] == pytest.approx(83.33)
+    assert s["paper_budget_percent"] == pytest.approx(1.6)
+    assert "epochs" not in s
+    assert s["majority_error"] == pytest.approx(100 * 5 / 6)  # online Shapeset
 
 
 def test_unique_labels_add_the_file_name_only_for_duplicates(runs):
@@ -165,3 +174,41 @@ def test_percentages_print_without_float_noise():
 
     assert json.dumps(percent(0.916)) == "91.6"
     assert json.dumps(percent(np.array([0.916, 0.0175])).tolist()) == "[91.6, 1.75]"
+
+
+def _labels_file(path, train, test):
+    """A dataset file with the given label arrays (images all zero)."""
+    from glorotcli.data.store import write_dataset
+
+    def split(y):
+        y = np.asarray(y, np.uint8)
+        return np.zeros((len(y), 4), np.uint8), y
+
+    return write_dataset(path, kind="mnist", image_shape=(2, 2, 1),
+                         class_names=["a", "b", "c"],
+                         splits={"train": split(train), "valid": split([0, 1]),
+                                 "test": split(test)})
+
+
+def test_majority_baseline_answers_the_training_splits_most_frequent_class(tmp_path):
+    # train: class 0 most frequent; test: class 1 most frequent (its own majority error
+    # would be 1 - 5/10 = 50 %; answering the training majority, class 0, is wrong 80 %)
+    data = _labels_file(tmp_path / "d.h5", train=[0] * 6 + [1] * 3 + [2],
+                        test=[0] * 2 + [1] * 5 + [2] * 3)
+    run = read_run(make_run(tmp_path / "r.h5", kind="mnist", majority_error=0.5,
+                            data_path=str(data), layers=False))
+    base = series.majority_baseline(run)
+    assert base.error == pytest.approx(80.0)
+    assert "training split's most frequent class, 0, scored on the test split of d.h5" in \
+        base.basis
+    assert series.summary(run)["majority_error"] == pytest.approx(80.0)
+
+
+def test_majority_baseline_says_when_it_falls_back_to_the_recorded_value(tmp_path):
+    run = read_run(make_run(tmp_path / "r.h5", kind="mnist", majority_error=0.5,
+                            data_path=str(tmp_path / "moved.h5"), layers=False))
+    base = series.majority_baseline(run)
+    assert base.error == pytest.approx(50.0)
+    assert "test split's own" in base.basis and "not found" in base.basis
+    online = read_run(make_run(tmp_path / "o.h5", majority_error=0.81, layers=False))
+    assert series.majority_baseline(online).error == pytest.approx(100 * 5 / 6)

@@ -222,8 +222,17 @@ def _show_mapping(info: dict, title: str) -> None:
     table.add_column("key", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in _flatten(info):
-        table.add_row(Text(key), _fmt(value))
+        table.add_row(Text(key), _fmt_row(key, value))
     stdout.print(table)
+
+
+def _fmt_row(key: str, value: object) -> Text:
+    """A row's value; error rates and shares (stored as fractions) as percents, the way
+    ``glorot report`` shows them."""
+    name = key.rsplit(".", 1)[-1]
+    if isinstance(value, float) and ("error" in name or name.endswith(("fraction", "share"))):
+        return Text(f"{100 * value:.2f} %")
+    return _fmt(value)
 
 
 def _show_dataset(info: dict) -> None:
@@ -236,12 +245,12 @@ def _show_dataset(info: dict) -> None:
     stdout.print(head, highlight=False)
     splits = info["splits"]
     table = Table(title="splits", title_justify="left")
-    for col in ("split", "examples", "pixel min", "pixel max", "pixel mean", "majority error"):
+    for col in ("split", "examples", "pixel min", "pixel max", "pixel mean", "majority error %"):
         table.add_column(col, justify="left" if col == "split" else "right")
     for name, s in splits.items():
         table.add_row(Text(name), f"{s['n']:,}", _fmt(s["pixel_min"]), _fmt(s["pixel_max"]),
                       "-" if s["pixel_mean"] is None else f"{s['pixel_mean']:.2f}",
-                      "-" if s["majority_error"] is None else f"{s['majority_error']:.4f}")
+                      "-" if s["majority_error"] is None else f"{100 * s['majority_error']:.2f}")
     stdout.print(table)
     hist = Table(title="examples per class", title_justify="left")
     hist.add_column("class", justify="right")

@@ -241,7 +241,12 @@ def _measurement_share(result) -> str:
         return "no time measured"
     parts = {"probes": result.probe_seconds, "Jacobians": result.jacobian_seconds,
              "evaluation": result.eval_seconds}
-    total = sum(parts.values())
-    detail = ", ".join(f"{k} {100 * v / wall:.0f} %" for k, v in parts.items() if v > 0)
-    return (f"measurements took {100 * total / wall:.0f} % of the time"
-            + (f" ({detail})" if detail else ""))
+    total = sum(v for v in parts.values() if v)
+    if total <= 0:  # --probe-every, --jacobian-every and --eval-every all none: no "0 %"
+        return "no measurements taken"
+
+    def share(v: float) -> str:
+        return "<1 %" if 100 * v / wall < 0.5 else f"{100 * v / wall:.0f} %"
+
+    detail = ", ".join(f"{k} {share(v)}" for k, v in parts.items() if v and v > 0)
+    return f"measurements took {share(total)} of the time" + (f" ({detail})" if detail else "")

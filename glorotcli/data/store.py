@@ -285,6 +285,34 @@ def read_dataset(path: str | os.PathLike, splits: tuple[str, ...] | None = None)
                        sizes={s: int(f[s]["y"].shape[0]) for s in present if "y" in f[s]})
 
 
+def read_labels(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The labels of every split in a dataset file, without its images: ``{split: y}`` with
+    ``y`` (N,) uint8, for the splits present. Cheap enough for a report's baselines.
+
+    Raises ``GlorotError`` for a missing file, a file that is not a glorot dataset, or a split
+    whose labels cannot be read."""
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except (OSError, ValueError) as exc:
+        why = os.strerror(exc.errno) if getattr(exc, "errno", None) else "not an HDF5 file"
+        raise GlorotError(f"{path}: not a readable glorot dataset file ({why})") from None
+    with f:
+        fmt = _attr(f, path, "format")
+        if fmt != FORMAT:
+            raise GlorotError(f"{path}: not a glorot dataset (format is {fmt!r}, "
+                              f"expected {FORMAT!r})")
+        out = {}
+        for name in SPLITS:
+            if name in f and "y" in f[name]:
+                try:
+                    out[name] = np.asarray(f[name]["y"][()], dtype=np.uint8)
+                except OSError as exc:
+                    raise GlorotError(f"{path}: /{name}/y cannot be read, file damaged "
+                                      f"({exc})") from None
+        return out
+
+
 def dataset_info(path: str | os.PathLike) -> dict:
     """A JSON-ready summary of a dataset file (used by ``glorot inspect``)."""
     ds = read_dataset(path)

@@ -12,6 +12,15 @@ Every figure names what it shows in its title and its source runs (with their se
 small print at the bottom (style.md "Numbers a reader can trust"). Figures are 8 x 5 in
 (panels stack to 8 x 8) at 120 dpi. matplotlib is used through ``Figure`` objects only (no
 pyplot), so nothing depends on a display or on global state.
+
+Every artist that draws data carries a ``gid`` naming what it draws ("mean L1", "p98 L3",
+"density L2", "error Tanh N", "majority", ...), unique within a panel, so a test can read back
+the numbers a figure shows and compare them with the run file.
+
+Training time (Figs. 2, 3, 9, 10 and the Jacobians over training) is in mini-batch updates.
+The default probe schedule is log-spaced below 20,000 updates and then every 20,000, so those
+axes are logarithmic beyond the first probe after step 0 (``time_axis``); the paper's axis,
+"epochs" of 20k updates, is named in the axis label for comparison.
 """
 
 from __future__ import annotations
@@ -36,6 +45,9 @@ SIZE = (8.0, 5.0)
 SIZE_TALL = (8.0, 8.0)
 MAX_MARKERS = 30
 _SOURCE_FONT = 6.5
+LOG_AXIS_CROWDING = 0.1
+"""A time axis is logarithmic when half of the measurements after step 0 lie in the first
+``LOG_AXIS_CROWDING`` of the run (they would pile up at the left of a linear axis)."""
 
 
 def layer_colors(n: int) -> list:
@@ -74,49 +86,94 @@ def _every(n: int, k: int = MAX_MARKERS) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, k).round().astype(int))
 
 
-def _epoch_axis(ax) -> None:
-    ax.set_xlabel(paper.EPOCH_LABEL)
+def count_text(v: float, _pos=None) -> str:
+    """A count of updates or examples for a tick: 0, 50, 2k, 20k, 1.5M."""
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:g}M"
+    if a >= 1e3:
+        return f"{v / 1e3:g}k"
+    return f"{v:g}"
+
+
+def log_time_axis(steps: Sequence[np.ndarray]) -> bool:
+    """Whether a time axis over these update counts should be logarithmic: half of the
+    measurements after step 0 lie in the first ``LOG_AXIS_CROWDING`` of the longest run."""
+    s = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in steps] or [[]])
+    pos = s[s > 0]
+    return len(pos) >= 3 and float(np.median(pos)) < LOG_AXIS_CROWDING * float(pos.max())
+
+
+def time_axis(ax, steps: Sequence[np.ndarray]) -> None:
+    """Make ``ax``'s x axis a training-time axis in mini-batch updates for these update counts:
+    symmetric-log (linear from 0 to the first measurement after step 0, logarithmic beyond)
+    when ``log_time_axis``, else linear; ticks as 0, 100, 10k, 1M; the label names the scale
+    and the paper's unit."""
+    from matplotlib.ticker import FuncFormatter
+
+    log = log_time_axis(steps)
+    if log:
+        s = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in steps])
+        pos = s[s > 0]
+        lin = float(pos.min())
+        ax.set_xscale("symlog", linthresh=lin, linscale=0.4)
+        ax.set_xlim(-0.25 * lin, float(pos.max()) * 1.35)
+    ax.xaxis.set_major_formatter(FuncFormatter(count_text))
+    ax.set_xlabel(f"{paper.STEPS_LABEL}{', log scale' if log else ''} "
+                  f"({paper.PAPER_TIME_AXIS})")
     ax.grid(alpha=0.3)
+
+
+def _nudge(ax, x: np.ndarray, k: float, frac: float = 0.006) -> np.ndarray:
+    """``x`` moved by ``k * frac`` of the axis width as drawn (on a log axis too), so error
+    bars of several layers at one step stand side by side."""
+    tr = ax.xaxis.get_transform()
+    xs = tr.transform(np.asarray(x, dtype=np.float64))
+    lo, hi = tr.transform(np.asarray(ax.get_xlim(), dtype=np.float64))
+    return tr.inverted().transform(xs + k * frac * (hi - lo))
 
 
 # ------------------------------------------------------------- figure functions ----
 
-def fig_mean_std(ep: np.ndarray, mean: np.ndarray, std: np.ndarray, *, title: str,
+def fig_mean_std(steps: np.ndarray, mean: np.ndarray, std: np.ndarray, *, title: str,
                  source: str = "", ylim: tuple[float, float] = (0.0, 1.0)) -> Figure:
-    """Fig. 2: per-layer mean (line) with ±1 std bars over training. ``mean``/``std`` (M, L)."""
+    """Fig. 2: per-layer mean (line) with ±1 std bars over training. ``steps`` (M,) updates,
+    ``mean``/``std`` (M, L). Bars at most 25 per layer, side by side at each step."""
     fig, (ax,) = _new()
     L = mean.shape[1]
-    span = (ep[-1] - ep[0]) if len(ep) > 1 else 1.0
+    time_axis(ax, [steps])
+    idx = _every(len(steps), 25)
     for j, col in enumerate(layer_colors(L)):
-        ax.plot(ep, mean[:, j], color=col, lw=1.5, label=f"Layer {j + 1}")
-        idx = _every(len(ep), 25)
-        off = (j - (L - 1) / 2) * span * 0.004
-        ax.errorbar(ep[idx] + off, mean[idx, j], yerr=std[idx, j], fmt="none", ecolor=col,
-                    elinewidth=0.9, capsize=2, alpha=0.8)
+        ax.plot(steps, mean[:, j], color=col, lw=1.5, label=f"Layer {j + 1}", gid=f"mean L{j + 1}")
+        bars = ax.errorbar(_nudge(ax, steps[idx], j - (L - 1) / 2), mean[idx, j],
+                           yerr=std[idx, j], fmt="none", ecolor=col, elinewidth=0.9, capsize=2,
+                           alpha=0.8)
+        bars.lines[2][0].set_gid(f"std L{j + 1}")
     ax.set_ylim(*ylim)
     ax.set_ylabel("Activation value (mean, bars ±1 std)")
-    _epoch_axis(ax)
     ax.legend(loc="best", fontsize=8, ncols=2)
     return _finish(fig, title, source)
 
 
-def fig_percentiles(ep: np.ndarray, p2: np.ndarray, p98: np.ndarray, mean: np.ndarray,
+def fig_percentiles(steps: np.ndarray, p2: np.ndarray, p98: np.ndarray, mean: np.ndarray,
                     std: np.ndarray, *, title: str, source: str = "",
                     ylim: tuple[float, float] = (-1.0, 1.0)) -> Figure:
-    """Figs. 3 and 10 (A8): markers at the 98th and 2nd percentiles, lines at mean ± std, one
-    colour per layer. Arrays (M, L)."""
+    """Figs. 3 and 10: markers at the 98th and 2nd percentiles, lines at mean ± std, one
+    colour per layer. ``steps`` (M,) updates, arrays (M, L)."""
     fig, (ax,) = _new()
     L = p98.shape[1]
-    idx = _every(len(ep))
+    time_axis(ax, [steps])
+    idx = _every(len(steps))
     for j, col in enumerate(layer_colors(L)):
-        ax.plot(ep[idx], p98[idx, j], ls="none", marker="^", ms=4, color=col)
-        ax.plot(ep[idx], p2[idx, j], ls="none", marker="v", ms=4, color=col)
-        ax.plot(ep, mean[:, j] + std[:, j], color=col, lw=1.4, label=f"Layer {j + 1}")
-        ax.plot(ep, mean[:, j] - std[:, j], color=col, lw=1.4)
+        n = j + 1
+        ax.plot(steps[idx], p98[idx, j], ls="none", marker="^", ms=4, color=col, gid=f"p98 L{n}")
+        ax.plot(steps[idx], p2[idx, j], ls="none", marker="v", ms=4, color=col, gid=f"p2 L{n}")
+        ax.plot(steps, mean[:, j] + std[:, j], color=col, lw=1.4, label=f"Layer {n}",
+                gid=f"mean+std L{n}")
+        ax.plot(steps, mean[:, j] - std[:, j], color=col, lw=1.4, gid=f"mean-std L{n}")
     ax.axhline(0, color="0.6", lw=0.6)
     ax.set_ylim(ylim[0] - 0.05 * (ylim[1] - ylim[0]), ylim[1] + 0.05 * (ylim[1] - ylim[0]))
     ax.set_ylabel("Activation value")
-    _epoch_axis(ax)
     from matplotlib.lines import Line2D
 
     handles, labels = ax.get_legend_handles_labels()
@@ -181,7 +238,7 @@ def fig_histograms(panels: Sequence[HistPanel], *, xlabel: str, title: str,
             if p.off_scale is not None and p.off_scale[j] >= 0.005:
                 label += f" ({p.off_scale[j]:.0%} off scale)"
             ax.plot(p.centers[j] if per_layer else p.centers, p.density[j], color=col, lw=1.3,
-                    label=label)
+                    label=label, gid=f"density L{j + 1}")
         if per_layer:  # fitted bins (remeasure): every layer already spans the axis
             ax.set_ylim(bottom=0)
             lo = min(float(c[0]) for c in p.centers)
@@ -203,9 +260,10 @@ def fig_histograms(panels: Sequence[HistPanel], *, xlabel: str, title: str,
                 ax.set_ylim(bottom=0)
         else:
             ax.set_ylim(bottom=0)
-        if not per_layer:
+        if not per_layer:  # whole histogram: to the outer edges (ticks at -1 and 1 show)
+            half = 0.5 * (p.centers[1] - p.centers[0]) if len(p.centers) > 1 else 0.0
             ax.set_xlim(*(_zoom_limits(p.centers, p.density) if p.zoom
-                          else (p.centers[0], p.centers[-1])))
+                          else (p.centers[0] - half, p.centers[-1] + half)))
         ax.set_title(p.title, fontsize=10)
         ax.set_ylabel("density per decade" if p.log_x else "density")
         ax.grid(alpha=0.3)
@@ -237,24 +295,44 @@ def _log_limits(centers: Sequence[np.ndarray], density: Sequence[np.ndarray], lo
     return max(a / 10 ** 0.5, lo), min(b * 10 ** 0.5, hi)
 
 
-def fig_wgrad_std(panels: Sequence[tuple[str, np.ndarray, np.ndarray]], *, title: str,
-                  source: str = "") -> Figure:
-    """Fig. 9: ±1 std of the weight gradients per layer over training; ``panels`` holds
-    (panel title, epochs (M,), std (M, L))."""
+@dataclass
+class StdPanel:
+    """One panel of Fig. 9: ``std`` (M, L) of one run over ``steps`` (M,) updates; ``note``
+    is a second line of the panel's title (e.g. the Layer 1 / top-layer ratio)."""
+
+    title: str
+    steps: np.ndarray
+    std: np.ndarray
+    note: str = ""
+
+
+def fig_wgrad_std(panels: Sequence[StdPanel], *, title: str, source: str = "") -> Figure:
+    """Fig. 9: ±1 std of the weight gradients per layer over training, one panel per run.
+
+    Each panel has the y range its own data needs (the standard init's gradients can be many
+    times smaller than the normalized init's, and one shared range squashed them at zero); with
+    several panels the title says so, and each panel's note gives a scale-free number to
+    compare."""
     fig, axes = _new(SIZE if len(panels) == 1 else SIZE_TALL, nrows=len(panels), sharex=True)
-    finite = [float(np.nanmax(s)) for _, _, s in panels if np.isfinite(s).any()]
-    top = (max(finite) * 1.1 if finite and max(finite) > 0 else 1.0)
-    for ax, (name, ep, std) in zip(axes, panels, strict=True):
-        for j, col in enumerate(layer_colors(std.shape[1])):
-            ax.plot(ep, std[:, j], color=col, lw=1.4, marker=".", ms=4, label=f"Layer {j + 1}")
-            ax.plot(ep, -std[:, j], color=col, lw=1.4, marker=".", ms=4)
+    time_axis(axes[-1], [p.steps for p in panels])
+    for ax, p in zip(axes, panels, strict=True):
+        for j, col in enumerate(layer_colors(p.std.shape[1])):
+            n = j + 1
+            ax.plot(p.steps, p.std[:, j], color=col, lw=1.4, marker=".", ms=4,
+                    label=f"Layer {n}", gid=f"+std L{n}")
+            ax.plot(p.steps, -p.std[:, j], color=col, lw=1.4, marker=".", ms=4,
+                    gid=f"-std L{n}")
         ax.axhline(0, color="0.6", lw=0.6)
+        finite = p.std[np.isfinite(p.std)]
+        top = float(finite.max()) * 1.15 if finite.size and finite.max() > 0 else 1.0
         ax.set_ylim(-top, top)
-        ax.set_title(name, fontsize=10)
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)  # 0.004, not 4 x 1e-3
+        ax.set_title(p.title + (f"\n{p.note}" if p.note else ""), fontsize=9.5)
         ax.set_ylabel("Weight gradients (±1 std)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    _epoch_axis(axes[-1])
+    if len(panels) > 1:
+        title += "\n(each panel has its own y scale)"
     return _finish(fig, title, source)
 
 
@@ -284,7 +362,8 @@ def fig_test_error(panels: Sequence[tuple[str, Sequence[Curve]]], *, title: str,
     baselines = list(baselines) if baselines is not None else [None] * len(panels)
     for ax, (name, curves), base in zip(axes, panels, baselines, strict=True):
         if base is not None:
-            ax.axhline(base, ls="--", color="0.5", lw=1, label=f"majority class ({base:.1f}%)")
+            ax.axhline(base, ls="--", color="0.5", lw=1, label=f"majority class ({base:.1f}%)",
+                       gid="majority")
         # Zoom on the curves that learned: one stuck at chance would stretch the axis to 100 %.
         at_chance = {id(c) for c in curves if zoom and base is not None and len(c.y)
                      and c.y[-1] >= 0.95 * base and any(d.y[-1] < 0.95 * base for d in curves)}
@@ -292,7 +371,8 @@ def fig_test_error(panels: Sequence[tuple[str, Sequence[Curve]]], *, title: str,
         for k, c in enumerate(order):
             off = ", off the zoomed axis" if id(c) in at_chance else ""
             ax.plot(c.x, c.y, lw=1.4, color=_run_colour(k, len(order)),
-                    label=f"{c.label} ({c.y[-1]:.2f}%{off})")
+                    label=f"{c.label} ({c.y[-1]:.2f}%{off})", gid=f"error {c.label}")
+        ylabel = "test error %"
         if zoom:
             late = [c.y[c.x >= 0.2 * c.x.max()] for c in curves
                     if len(c.x) and id(c) not in at_chance]
@@ -302,40 +382,40 @@ def fig_test_error(panels: Sequence[tuple[str, Sequence[Curve]]], *, title: str,
                 bottom = min(float(v.min()) for v in late)
                 pad = 0.15 * max(top - bottom, 0.1)
                 ax.set_ylim(max(0.0, bottom - pad), top + pad)
-                ax.text(0.01, 0.98, "y axis zoomed on the last 80% of training",
-                        transform=ax.transAxes, fontsize=7, color="0.4", va="top")
+                ylabel += " (zoomed on the last 80% of training)"
                 if base is not None and not bottom - pad <= base <= top + pad:
                     ax.lines[0].set_label(f"majority class ({base:.1f}%, off the zoomed "
                                           f"axis)")
         ax.set_xlabel(f"# {paper.EXAMPLES_LABEL}")
-        ax.set_ylabel("test error %")
+        ax.set_ylabel(ylabel)
         ax.set_title(name, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0), useMathText=True)
         ax.legend(fontsize=8, loc="upper right")
     return _finish(fig, title, source)
 
 
-def fig_jacobian(first: Sequence[tuple[str, np.ndarray, float]],
+def fig_jacobian(first: Sequence[tuple[str, np.ndarray, int]],
                  over_time: Sequence[tuple[str, np.ndarray, np.ndarray]],
                  refs: dict[str, float], *, title: str, source: str = "") -> Figure:
     """Mean singular value of J^i = dz^{i+1}/dz^i per layer pair at the first measurement
-    (``first``: label, sv_mean (L-1,), epoch) and, when measured more than once, the mean over
-    layer pairs against training time (``over_time``: label, epochs, mean). Dashed lines: the
-    paper's values (§4.2.2)."""
-    two = any(len(ep) > 1 for _, ep, _ in over_time)
+    (``first``: label, sv_mean (L-1,), its update count) and, when measured more than once, the
+    mean over layer pairs against training time (``over_time``: label, updates (J,), mean
+    (J,)). Dashed lines: the paper's values (§4.2.2)."""
+    two = any(len(st) > 1 for _, st, _ in over_time)
     fig, axes = _new((12.0, 5.0) if two else (9.5, 5.0), ncols=2 if two else 1)
     ax = axes[0]
-    all_init = all(ep == 0 for _, _, ep in first)
-    for k, (label, sv, ep) in enumerate(first):
+    all_init = all(st == 0 for _, _, st in first)
+    for k, (label, sv, st) in enumerate(first):
         x = np.arange(1, len(sv) + 1)
         ax.plot(x, sv, marker="o", color=_run_colour(k, len(first)),
-                label=label if all_init else f"{label} (epoch {ep:.2f})")
+                label=label if all_init else f"{label} (after {st:,} updates)",
+                gid=f"first {label}")
     n = max(len(sv) for _, sv, _ in first)
     ax.set_xticks(np.arange(1, n + 1), [f"{i}→{i + 1}" for i in range(1, n + 1)])
     for k, (name, v) in enumerate(sorted(refs.items())):
         ax.axhline(v, ls=("--", ":")[k % 2], color="0.4", lw=1.2,
-                   label=f"paper, tanh {name} init: {v}")
+                   label=f"paper, tanh {name} init: {v}", gid=f"paper {name}")
     ax.set_xlabel("Jacobian between layers i → i+1")
     ax.set_ylabel("mean singular value")
     top = max([*refs.values(), *(float(np.nanmax(sv)) for _, sv, _ in first)], default=1.0)
@@ -346,51 +426,79 @@ def fig_jacobian(first: Sequence[tuple[str, np.ndarray, float]],
     fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", fontsize=8)
     if two:
         ax = axes[1]
-        for k, (label, ep, m) in enumerate(over_time):
-            if len(ep) > 1:
-                ax.plot(ep, m, marker=".", color=_run_colour(k, len(over_time)),
-                        label=label)
+        time_axis(ax, [st for _, st, _ in over_time if len(st) > 1])
+        for k, (label, st, m) in enumerate(over_time):
+            if len(st) > 1:
+                ax.plot(st, m, marker=".", color=_run_colour(k, len(over_time)),
+                        label=label, gid=f"over time {label}")
         ax.set_ylim(bottom=0)
         ax.set_ylabel("mean singular value (mean over layer pairs)")
         ax.set_title("during training (runs measured more than once)", fontsize=10)
-        _epoch_axis(ax)
     return _finish(fig, title, source)
 
 
 def fig_table1(tab: series.Table1, *, title: str, source: str = "") -> Figure:
     """Table 1 as an image: measured / paper test error (%) per configuration and data set,
-    with the budget (updates, share of the paper's) in the title and column headers."""
+    with the budget (updates, share of the paper's) in the title and column headers.
+
+    The figure is sized to its content (title, key, table, sources), each band as tall as its
+    lines, so no band is left empty; the first column holds the row names."""
     rows, cols = tab.rows, tab.cols
-    fig = Figure(figsize=(8.0, 1.6 + 0.38 * len(rows)), dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
-    ax.axis("off")
-    text = []
-    colors = []
+    header = [""] + [tab.column_label(c, sep="\n") for c in cols]
+    body, colors = [], []
     for r in rows:
-        line, cl = [], []
+        line, cl = [r], ["white"]
         for c in cols:
             cell = tab.cells[(r, c)]
             m = series.fmt(cell.mean)
             if len(cell.measured) > 1:
                 m += f" (n={len(cell.measured)})"
-            lr = "" if cell.lr is None else f"  (lr {cell.lr:g})"
+            lr = "" if cell.lr is None else f"  (lr {series.lr_text(cell.lr)})"
             line.append(f"{m} / {series.fmt(cell.paper)}{lr}")
             cl.append("#e6f0ff" if cell.measured else "white")
-        text.append(line)
+        body.append(line)
         colors.append(cl)
-    t = ax.table(cellText=text, rowLabels=rows, cellColours=colors,
-                 colLabels=[tab.column_label(c, sep="\n") for c in cols], loc="center",
-                 cellLoc="center")
+    chars = [max(len(x) for text in column for x in text.split("\n")) + 3
+             for column in zip(header, *body, strict=True)]
+    width = max(8.0, 0.075 * sum(chars) + 0.6)
+    per_line = int(width * 150 / 8.0)  # characters of 6.5 pt text across the figure
+    title = textwrap.fill(title, int(width * 11.5))
+    key = textwrap.fill(f"cells: measured / paper (Table 1); measured = {tab.measure}; shaded "
+                        f"= measured here; '-' = none", int(per_line * 6.5 / 8))
+    src = textwrap.fill("source: " + source, per_line) if source else ""
+    band = {  # inches
+        "title": 0.12 + 0.22 * (title.count("\n") + 1),
+        "key": 0.1 + 0.16 * (key.count("\n") + 1),
+        "table": 0.42 + 0.27 * len(rows),
+        "source": (0.1 + (src.count("\n") + 1) * _SOURCE_FONT * 1.3 / 72) if src else 0.1,
+    }
+    height = sum(band.values()) + 0.15
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    fig.suptitle(title, fontsize=11, y=1 - 0.08 / height, va="top")
+    y = 1 - (band["title"] + 0.05) / height
+    fig.text(0.5, y, key, fontsize=8, color="0.3", ha="center", va="top")
+    y -= band["key"] / height
+    table_w = min(1.0, (0.075 * sum(chars)) / width)
+    ax = fig.add_axes((0.5 - table_w / 2, y - band["table"] / height, table_w,
+                       band["table"] / height))
+    ax.axis("off")
+    t = ax.table(cellText=body, cellColours=colors, colLabels=header, cellLoc="center",
+                 bbox=(0, 0, 1, 1))
     t.auto_set_font_size(False)
     t.set_fontsize(9)
-    t.auto_set_column_width(list(range(-1, len(cols))))
-    t.scale(1, 1.6)
-    for (r, _), c in t.get_celld().items():
-        if r == 0:  # the two-line column headers
-            c.set_height(c.get_height() * 2.2)
-    ax.set_title(f"cells: measured / paper (Table 1); measured = {tab.measure}; shaded = "
-                 f"measured here; '-' = none", fontsize=8, color="0.3", wrap=True)
-    return _finish(fig, title, source)
+    header_share = 0.42 / band["table"]
+    for (r, c), cell in t.get_celld().items():
+        cell.set_width(chars[c] / sum(chars))
+        cell.set_height(header_share if r == 0 else (1 - header_share) / len(rows))
+        if c == 0:
+            cell.get_text().set_horizontalalignment("left")
+            cell.PAD = 0.04
+        if r == 0 and c == 0:
+            cell.set_linewidth(0)
+    if src:
+        fig.text(0.005, 0.004, src, fontsize=_SOURCE_FONT, color="0.35", ha="left",
+                 va="bottom")
+    return fig
 
 
 def fig_surface(w1: np.ndarray, w2: np.ndarray, ce: np.ndarray, quad: np.ndarray,
@@ -537,9 +645,8 @@ def plan(runs: Sequence[RunData], table1: series.Table1 | None = None
             panels = []
             for r in rs:
                 h = series.hist_at(r, "act", "last")
-                panels.append(HistPanel(f"{series.run_label(r)}, step {h.step:,} "
-                                        f"(epoch {series.epochs(h.step):.2f})", h.centers,
-                                        h.density, h.off_scale, clip_edges=True))
+                panels.append(HistPanel(f"{series.run_label(r)}, after {h.step:,} updates",
+                                        h.centers, h.density, h.off_scale, clip_edges=True))
             return fig_histograms(panels, xlabel="Activation value",
                                   title="Fig. 4: activation histograms at the end of training",
                                   source=series.source_note(rs))
@@ -583,8 +690,11 @@ def plan(runs: Sequence[RunData], table1: series.Table1 | None = None
           and len(r.layer_step) >= 2]
     if wg:
         def fig9(rs=tuple(wg)):
-            panels = [(f"{series.run_label(r)} ({_cfg(r)['init']} init)",
-                       *series.layer_stat(r, "wgrad", "std")) for r in rs]
+            panels = []
+            for r in rs:
+                steps, std = series.layer_stat(r, "wgrad", "std")
+                panels.append(StdPanel(_panel_name(r, rs), steps, std,
+                                       _first_over_top(r, std, steps)))
             return fig_wgrad_std(panels, title="Fig. 9: weight-gradient std during training",
                                  source=series.source_note(rs))
         out.append(Planned("fig09_wgrad_std", wg, fig9))
@@ -635,34 +745,60 @@ def plan(runs: Sequence[RunData], table1: series.Table1 | None = None
             note = tab.budget_note()
             title = "Table 1: test error (%), measured here / paper" + (f", {note}" if note
                                                                           else "")
-            return fig_table1(tab, title=textwrap.fill(title, 80),
-                              source=series.source_note(rs))
+            return fig_table1(tab, title=title, source=series.source_note(rs))
         out.append(Planned("table1", with_err, fig_t1))
     else:
         skipped.append("table1: skipped (no run with a test error)")
     return out, skipped
 
 
-def _init_panel(r: RunData, q: str, xlabel: str) -> HistPanel:
+def _panel_name(r: RunData, runs: Sequence[RunData]) -> str:
+    """"Tanh (standard init)", with the data set when the panels' data sets differ."""
+    name = f"{series.run_label(r)} ({series.config(r)['init']} init)"
+    if len({series.data_label(x) for x in runs}) > 1:
+        name += f", {series.data_label(r)}"
+    return name
+
+
+def _init_panel(r: RunData, q: str, xlabel: str, name: str | None = None) -> HistPanel:
     """Figs. 6-8, one run: gradients re-measured from the stored initial net on edges fitted
-    to their spread (``remeasure``), or the stored histograms when that cannot be done."""
-    std = series.stat_at(r, q, "std", "init")
-    title = (f"{series.run_label(r)} ({_cfg(r)['init']} init); std L1..L{len(std)}: "
-             + ", ".join(f"{v:.3g}" for v in std))
+    to their spread (``remeasure``), or the stored histograms when that cannot be done.
+    ``name`` heads the panel's title (default: ``_panel_name`` of the run alone)."""
+    name = name if name is not None else _panel_name(r, [r])
+
+    def title(std: np.ndarray) -> str:
+        return f"{name}; std L1..L{len(std)}: " + ", ".join(f"{v:.3g}" for v in std)
+
     if q != "act":
         try:
             h = remeasure.init_gradient_hist(r, q)
         except Unavailable:
             pass
-        else:
+        else:  # the stds of the measurement drawn
             if not h.log:
-                return HistPanel(title, h.centers, h.density, h.outside)
-            name = xlabel.split(" ")[-1]  # dC/ds or dC/dW
-            return HistPanel(f"{title}\nspreads differ {h.spread:.0f}x: magnitudes on a "
+                return HistPanel(title(h.std), h.centers, h.density, h.outside)
+            what = xlabel.split(" ")[-1]  # dC/ds or dC/dW
+            return HistPanel(f"{title(h.std)}\nspreads differ {h.spread:.0f}x: magnitudes on a "
                              "log axis", h.centers, h.density, h.outside, log_x=True,
-                             xlabel=f"|{name}| (log scale; both signs)")
+                             xlabel=f"|{what}| (log scale; both signs)")
     h = series.hist_at(r, q, "init")
-    return HistPanel(title, h.centers, h.density, h.off_scale, zoom=(q != "act"))
+    return HistPanel(title(series.stat_at(r, q, "std", "init")), h.centers, h.density,
+                     h.off_scale, zoom=(q != "act"))
+
+
+def _first_over_top(r: RunData, std: np.ndarray, steps: np.ndarray) -> str:
+    """Fig. 9's scale-free reading: Layer 1's std over the top layer's at the last probe, with
+    the paper's value for a depth-5 tanh net of the same init."""
+    last = std[-1]
+    L = len(last)
+    if not (np.isfinite(last[[0, -1]]).all() and last[-1] > 0):
+        return ""
+    text = f"Layer 1 / Layer {L} after {int(steps[-1]):,} updates: {last[0] / last[-1]:.2g}"
+    c = series.config(r)
+    ref = paper.FIG9_L1_OVER_L5.get(c["init"])
+    if ref is not None and c["activation"] == "tanh" and L == 5:
+        text += f" (paper, tanh: ≈ {ref:g} after {paper.FIG9_AT:,} updates)"
+    return text
 
 
 def _fig_err(rs: Sequence[RunData], title: str) -> Figure:
@@ -674,21 +810,27 @@ def _fig_err(rs: Sequence[RunData], title: str) -> Figure:
     order = [k for k in ("shapeset", "mnist", "cifar10") if k in groups]
     order += [k for k in groups if k not in order]
     panels = [(paper.DATASET_LABELS.get(k, k), groups[k]) for k in order]
-    baselines = []
+    baselines, bases = [], []
     for k in order:
-        vals = {series.majority_error(r) for r in rs if series.data_kind(r) == k} - {None}
-        baselines.append(vals.pop() if len(vals) == 1 else None)
-    return fig_test_error(panels, title=title, source=series.source_note(rs),
-                          baselines=baselines, zoom="shapeset" not in order)
+        b = {series.majority_baseline(r) for r in rs if series.data_kind(r) == k} - {None}
+        base = b.pop() if len(b) == 1 else None
+        baselines.append(None if base is None else base.error)
+        if base is not None:
+            bases.append(f"{paper.DATASET_LABELS.get(k, k)}: {base.basis}")
+    source = series.source_note(rs)
+    if bases:
+        source += "; dashed line, the majority class: " + "; ".join(bases)
+    return fig_test_error(panels, title=title, source=source, baselines=baselines,
+                          zoom="shapeset" not in order)
 
 
 def _fig_jac(rs: Sequence[RunData]) -> Figure:
     first, over = [], []
     refs: dict[str, float] = {}
     for r, label in zip(rs, series.unique_labels(rs), strict=True):
-        ep, m, _ = series.jacobian(r)
-        first.append((label, m[0], float(ep[0])))
-        over.append((label, ep, np.nanmean(m, axis=1)))
+        steps, m, _ = series.jacobian(r)
+        first.append((label, m[0], int(steps[0])))
+        over.append((label, steps, np.nanmean(m, axis=1)))
         init = _cfg(r)["init"]
         if init in paper.JACOBIAN_SV_MEAN:
             refs[init] = paper.JACOBIAN_SV_MEAN[init]

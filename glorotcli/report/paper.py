@@ -7,12 +7,16 @@ are approximate.
 
 from __future__ import annotations
 
-from glorotcli.config import UPDATES_PER_EPOCH_ONLINE as UPDATES_PER_EPOCH  # noqa: F401
+from glorotcli.config import UPDATES_PER_EPOCH_ONLINE as PAPER_EPOCH_UPDATES
 
-# UPDATES_PER_EPOCH: the paper's plotted "epoch", 20k mini-batch updates (Figs. 2, 3, 9, 10;
-# paper.md A3); defined once in config, where `train --epochs` uses it too.
+# PAPER_EPOCH_UPDATES: what the paper's time axis calls an "epoch" (Figs. 2, 3, 9, 10: "Epochs
+# of 20k mini-batch updates"), defined once in config. The reports count training time in
+# updates and quote the paper's word only when converting.
 
-EPOCH_LABEL = "Epochs of 20k mini-batch updates"
+STEPS_LABEL = "mini-batch updates"
+PAPER_TIME_AXIS = (f"the paper's axis: \"epochs\" of {PAPER_EPOCH_UPDATES // 1000}k "
+                   f"updates")
+"""How the paper's Figs. 2, 3, 9, 10 count time, for the reports' axis labels."""
 EXAMPLES_LABEL = "examples seen"
 
 DATASETS = ("shapeset", "mnist", "cifar10", "small-imagenet")
@@ -62,10 +66,15 @@ FIG6_STD_INIT = {
 """Fig. 6 (plot, derived as 0.4 / peak): tanh activation std per layer at initialization."""
 
 FIG9_L1_OVER_L5 = {"standard": 3.3, "normalized": 1.7}
-"""Fig. 9 (plot): weight-gradient std of layer 1 over layer 5 after ≈ 30 epochs."""
+"""Fig. 9 (plot): weight-gradient std of layer 1 over layer 5, tanh, read at ``FIG9_AT``."""
+FIG9_AT = 30 * PAPER_EPOCH_UPDATES
+"""Where Fig. 9 is read: after ≈ 30 of the paper's "epochs" (600,000 updates)."""
 
-MAJORITY_ERROR_SHAPESET = 0.833
-"""Shapeset-3x2 majority-class error (paper.md C1), for runs whose file lacks the baseline."""
+MAJORITY_ERROR_SHAPESET = 5 / 6
+"""Shapeset-3x2's majority-class error: half of the images hold one shape of three kinds, so the
+three one-shape classes are the most frequent, 1/6 each (docs/shapeset.md); answering one of
+them is wrong 5/6 of the time (83.3 %; the paper's depth-5 sigmoid sits near it: Fig. 11,
+Table 1's 82.61 %)."""
 
 
 def row_label(activation: str, init: str) -> str:

@@ -4,8 +4,9 @@
 else takes a ``RunData`` (or plain arrays) and returns NumPy arrays or plain dicts, so it is easy
 to test on small run files made in a test.
 
-Units are the paper's: training time in "epochs of 20k mini-batch updates" (``epochs``), error
-curves in percent against examples seen, histograms as densities (``density``).
+Units: training time in mini-batch updates (steps), a budget also as a share of the paper's
+2.5 M updates (``paper_share``); error curves in percent against examples seen; histograms as
+densities (``density``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from glorotcli.config import PAPER_UPDATES
+from glorotcli.config import PAPER_UPDATES, fmt_lr
+from glorotcli.errors import GlorotError
 from glorotcli.report import paper
 from glorotcli.stats.runlog import RunData, read_run
 
@@ -33,9 +36,29 @@ def load_runs(paths: Iterable[str | os.PathLike]) -> list[RunData]:
 
 # ------------------------------------------------------------------------ units ----
 
-def epochs(step: np.ndarray) -> np.ndarray:
-    """Updates -> the paper's epochs of 20k mini-batch updates (A3)."""
-    return np.asarray(step, dtype=np.float64) / paper.UPDATES_PER_EPOCH
+PAPER_M = f"{PAPER_UPDATES / 1e6:g} M"
+"""The paper's budget as text: "2.5 M" (updates)."""
+
+
+def paper_share(steps: float) -> float:
+    """Updates as a percentage of the paper's budget (2.5 M updates, the length of its curves)."""
+    return 100.0 * float(steps) / PAPER_UPDATES
+
+
+def share_text(steps: float) -> str:
+    """``paper_share`` as text with two significant digits: "0.06 %", "1.6 %", "24 %", "100 %"."""
+    pct = paper_share(steps)
+    return f"{pct:.0f} %" if pct >= 10 else f"{pct:.2g} %"
+
+
+def budget_text(steps: int) -> str:
+    """"40,000 updates (1.6 % of the paper's 2.5 M updates)"."""
+    return f"{steps:,} updates ({share_text(steps)} of the paper's {PAPER_M} updates)"
+
+
+def plural(n: int, word: str) -> str:
+    """"1 probe", "2 probes", "1,000 updates"."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def bin_centers(edges: np.ndarray) -> np.ndarray:
@@ -124,6 +147,11 @@ def unique_labels(runs: Sequence[RunData], *, with_depth: bool = False) -> list[
             for lab, r in zip(labels, runs, strict=True)]
 
 
+def lr_text(lr) -> str:
+    """A run's learning rate as every report shows it (``fmt_lr``), "-" when unknown."""
+    return "-" if lr is None else fmt_lr(lr)
+
+
 def source_note(runs: Sequence[RunData]) -> str:
     """One line naming the source runs and their settings, for a figure's small print."""
     parts = []
@@ -131,8 +159,8 @@ def source_note(runs: Sequence[RunData]) -> str:
         c = config(r)
         steps = int(r.log["step"][-1]) if len(r.log.get("step", ())) else 0
         parts.append(f"{r.path.name}: {c['activation']}/{c['init']} {c['depth']}x{c['width']} "
-                     f"bs {c['batch_size']} lr {c['lr']} seed {c['seed']} "
-                     f"{data_label(r)} {steps:,} steps")
+                     f"bs {c['batch_size']} lr {lr_text(c['lr'])} seed {c['seed']} "
+                     f"{data_label(r)} {plural(steps, 'update')}")
     return "; ".join(parts)
 
 
@@ -148,9 +176,12 @@ def require_layers(run: RunData, q: str = "act", stat: str | None = None) -> Non
 
 
 def layer_stat(run: RunData, q: str, stat: str) -> tuple[np.ndarray, np.ndarray]:
-    """(epochs (M,), values (M, L)) of one per-layer statistic over training."""
+    """(updates (M,) int64, values (M, L) float64) of one per-layer statistic over training:
+    row m was probed after ``updates[m]`` mini-batch updates; column i is the paper's Layer
+    i+1. Raises Unavailable when the run has no such statistic."""
     require_layers(run, q, stat)
-    return epochs(run.layer_step), np.asarray(run.layers[q][stat], dtype=np.float64)
+    return (np.asarray(run.layer_step, dtype=np.int64),
+            np.asarray(run.layers[q][stat], dtype=np.float64))
 
 
 @dataclass
@@ -197,11 +228,13 @@ def stat_at(run: RunData, q: str, stat: str, which: str = "last") -> np.ndarray:
 
 
 def jacobian(run: RunData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(epochs (J,), sv_mean (J, L-1), sv_std (J, L-1)) of the layer-to-layer Jacobians."""
+    """(updates (J,) int64, sv_mean (J, L-1), sv_std (J, L-1)) of the layer-to-layer
+    Jacobians J^i = dz^{i+1}/dz^i (§4.2.2). Raises Unavailable when none was measured."""
     jac = run.jacobian
     if not jac or not len(jac.get("step", ())):
         raise Unavailable(f"{run.path.name}: no Jacobian singular values (/layers/jacobian)")
-    return epochs(jac["step"]), np.asarray(jac["sv_mean"]), np.asarray(jac["sv_std"])
+    return (np.asarray(jac["step"], dtype=np.int64), np.asarray(jac["sv_mean"]),
+            np.asarray(jac["sv_std"]))
 
 
 # ---------------------------------------------------------------- error curves ----
@@ -238,12 +271,75 @@ def final_test_error(run: RunData) -> float | None:
     return None if v is None else percent(v)
 
 
-def majority_error(run: RunData) -> float | None:
-    """The data's majority-class error in % (the baseline a useless net reaches), or None."""
+@dataclass(frozen=True)
+class Baseline:
+    """The majority-class baseline: the test error (%) of a net that always answers the
+    training data's most frequent class, and how it was obtained (``basis``, for a caption)."""
+
+    error: float
+    basis: str
+
+
+_LABELS: dict[tuple, dict[str, np.ndarray] | None] = {}
+
+
+def _labels(path: str) -> dict[str, np.ndarray] | None:
+    """The labels of a dataset file's splits (cached per file version), None if unreadable."""
+    from glorotcli.data.store import read_labels
+
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _LABELS:
+        try:
+            _LABELS[key] = read_labels(p)
+        except GlorotError:
+            _LABELS[key] = None
+    return _LABELS[key]
+
+
+def majority_baseline(run: RunData) -> Baseline | None:
+    """The majority-class baseline of a run's data, or None when nothing tells it.
+
+    The class is the *training* data's most frequent one (what a net that learnt only the class
+    prior answers), scored on the test split. In order:
+
+    1. the run's dataset file, when it is still at the recorded path: the training split's
+       most frequent class, scored on the file's test split;
+    2. Shapeset-3x2 (online, or its file is gone): the generator's most frequent classes, the
+       three one-shape classes at 1/6 each, so the error is 5/6 (83.3 %, the paper's C1);
+    3. otherwise the ``majority_error`` the run file recorded, which is the test split's own
+       most frequent class (slightly optimistic), and the basis says so.
+    """
+    path = run.dataset.get("path")
+    labels = _labels(path) if path else None
+    if labels and len(labels.get("train", ())) and len(labels.get("test", ())):
+        train, test = labels["train"], labels["test"]
+        k = int(np.bincount(train).argmax())
+        names = run.dataset.get("class_names") or []
+        name = f" ({names[k]})" if k < len(names) and names[k] != str(k) else ""
+        return Baseline(percent(float(np.mean(test != k))),
+                        f"always answering the training split's most frequent class, "
+                        f"{k}{name}, scored on the test split of {Path(path).name}")
+    if data_kind(run) == "shapeset":
+        return Baseline(percent(paper.MAJORITY_ERROR_SHAPESET),
+                        "always answering one of Shapeset-3x2's most frequent classes (each "
+                        "one-shape class is 1/6 of the generator's images)")
     v = run.dataset.get("majority_error")
-    if v is None and data_kind(run) == "shapeset":
-        v = paper.MAJORITY_ERROR_SHAPESET
-    return None if v is None else percent(float(v))
+    if v is None:
+        return None
+    return Baseline(percent(float(v)), "always answering the test split's own most frequent "
+                                       "class, as the run file recorded it (its data file "
+                                       "was not found)")
+
+
+def majority_error(run: RunData) -> float | None:
+    """``majority_baseline(run).error`` in %, or None."""
+    b = majority_baseline(run)
+    return None if b is None else b.error
 
 
 def summary(run: RunData) -> dict:
@@ -255,18 +351,21 @@ def summary(run: RunData) -> dict:
     measured = final_test_error(run)
     paper_value = (paper.paper_test_error(c["activation"], c["init"], kind)
                    if c["depth"] == paper.TABLE1_DEPTH and c["cost"] in (None, "nll") else None)
+    steps = int(step[-1]) if len(step) else 0
+    base = majority_baseline(run)
     return {
         "path": str(run.path),
         "label": run_label(run),
         "status": run.live_status,
         "config": c,
-        "steps": int(step[-1]) if len(step) else 0,
-        "epochs": float(epochs(step[-1])) if len(step) else 0.0,
+        "steps": steps,
+        "paper_budget_percent": round(paper_share(steps), 10),
         "examples_seen": int(log["examples_seen"][-1]) if len(step) else 0,
         "train_loss": _last_finite(log.get("train_loss")),
         "valid_error": _pct(_last_finite(log.get("valid_error"))),
         "test_error": measured,
-        "majority_error": majority_error(run),
+        "majority_error": None if base is None else base.error,
+        "majority_basis": None if base is None else base.basis,
         "paper_test_error": paper_value,
         "probe_rows": int(len(run.layer_step)),
         "jacobian_rows": int(len(run.jacobian.get("step", ()))) if run.jacobian else 0,
@@ -329,8 +428,7 @@ class Table1:
         steps = self.budget.get(col)
         if not steps:
             return label
-        share = 100 * steps / PAPER_UPDATES
-        return f"{label}{sep}{steps:,} updates ({share:.2g} %)"
+        return f"{label}{sep}{steps:,} updates ({share_text(steps)})"
 
     def budget_note(self) -> str:
         """"after 60,000 updates on MNIST and 20,000 on Shapeset-3x2 (2.4 % and 0.8 % of the
@@ -340,11 +438,11 @@ class Table1:
             return ""
         steps = [self.budget[c] for c in cols]
         if all(s >= PAPER_UPDATES for s in steps):
-            return f"after the paper's {PAPER_UPDATES / 1e6:g} M updates"
+            return f"after the paper's {PAPER_M} updates"
         parts = " and ".join(f"{s:,} updates on {paper.DATASET_LABELS.get(c, c)}"
                              for s, c in zip(steps, cols, strict=True))
-        shares = " and ".join(f"{100 * s / PAPER_UPDATES:.2g} %" for s in steps)
-        return f"after {parts} ({shares} of the paper's {PAPER_UPDATES / 1e6:g} M)"
+        shares = " and ".join(share_text(s) for s in steps)
+        return f"after {parts} ({shares} of the paper's {PAPER_M} updates)"
 
     def to_json(self) -> dict:
         return {

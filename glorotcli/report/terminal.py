@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from glorotcli.report import paper, series
-from glorotcli.report.series import Unavailable, fmt
+from glorotcli.report.series import Unavailable, fmt, plural
 from glorotcli.stats.runlog import RunData
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -73,57 +73,78 @@ def histline(hist: np.ndarray, width: int = CHART_WIDTH) -> str:
 # ------------------------------------------------------------------------ sections ----
 
 def summary_table(runs: Sequence[RunData]) -> Table:
-    """One row per run: file and status, settings, progress, errors (fits 80 columns)."""
+    """One row per run: file and status, settings, progress, errors (fits 60 columns: long
+    file names break across lines)."""
     t = Table(title="Runs", title_justify="left", header_style="bold", show_lines=True)
-    t.add_column("run")
+    t.add_column("run", overflow="fold")
     t.add_column("settings")
     t.add_column("progress", justify="right")
     t.add_column("error %", justify="right")
+    bases = []
     for r in runs:
         s = series.summary(r)
         c = s["config"]
         settings = (f"{s['label']}, {c['depth']}x{c['width']}\n"
                     f"{series.data_label(r)}\n"
-                    f"bs {c['batch_size']}, lr {c['lr']}\nseed {c['seed']}")
-        progress = (f"{s['steps']:,} steps\n{s['epochs']:.3g} epochs*\n"
-                    f"{s['examples_seen']:,} ex.\nloss {fmt(s['train_loss'], 4)}")
+                    f"bs {c['batch_size']}, lr {series.lr_text(c['lr'])}\nseed {c['seed']}")
+        progress = (f"{plural(s['steps'], 'update')}\n"
+                    f"{series.share_text(s['steps'])}*\n"
+                    f"{plural(s['examples_seen'], 'example')}\nloss {fmt(s['train_loss'], 4)}")
         errors = (f"test {fmt(s['test_error'])}\npaper {fmt(s['paper_test_error'])}\n"
                   f"valid {fmt(s['valid_error'])}\nmajority {fmt(s['majority_error'])}")
         status = Text(f"{r.path.name}\n", style="bold")
         status.append(s["status"], style="green" if s["status"] == "finished" else (
             "yellow" if s["status"] == "running" else "red"))
         t.add_row(status, settings, progress, errors)
-    t.caption = ("* epochs of 20k mini-batch updates (the paper's unit). paper: Table 1 for the "
-                 "same activation, init, depth 5 and data set. majority: the error of always "
-                 "answering the most frequent class.")
+        if s["majority_basis"] and s["majority_basis"] not in bases:
+            bases.append(s["majority_basis"])
+    t.caption = (f"* share of the paper's {series.PAPER_M} updates. paper: Table 1 for the same "
+                 "activation, init, depth 5 and data set. majority: the test error of "
+                 + ("; ".join(bases) if bases else "always answering the most frequent class")
+                 + ".")
     t.caption_justify = "left"
     return t
 
 
+def _signed(v: float) -> str:
+    """A value that may be negative (a mean, a percentile), aligned: " 0.521", "-0.521"."""
+    return f"{v: .3f}"
+
+
+def _unsigned(v: float) -> str:
+    """A value that is never negative (a std): "0.089"."""
+    return f"{v:.3f}"
+
+
+_LAYER_STATS = (("mean", _signed), ("std", _unsigned), ("p98", _signed))
+
+
 def layer_charts(run: RunData, width: int = CHART_WIDTH) -> Table:
     """Activation mean, std and 98th percentile per layer over training, one row per layer;
-    each chart ``width // 2`` characters (at least 6)."""
-    e, mean = series.layer_stat(run, "act", "mean")
-    _, std = series.layer_stat(run, "act", "std")
-    _, p98 = series.layer_stat(run, "act", "p98")
-    t = Table(title=f"{run.path.name}: activations over training\n(epochs {e[0]:.2f} to "
-                    f"{e[-1]:.2f}, {len(e)} probes)", title_justify="left", header_style="bold")
+    each chart ``width // 2`` characters (at least 4)."""
+    steps, _ = series.layer_stat(run, "act", "mean")
+    values = {name: series.layer_stat(run, "act", name)[1] for name, _ in _LAYER_STATS}
+    t = Table(title=f"activations over training (updates {steps[0]:,} to {steps[-1]:,}, "
+                    f"{plural(len(steps), 'probe')})", title_justify="left",
+              header_style="bold")
     t.add_column("layer", no_wrap=True, min_width=2)
-    for name in ("mean", "std", "p98"):
+    for name, _ in _LAYER_STATS:
         t.add_column(name, no_wrap=True)
     scales = {}
-    for name, v in (("mean", mean), ("std", std), ("p98", p98)):
+    for name, v in values.items():
         finite = v[np.isfinite(v)]
         scales[name] = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    w = max(6, width // 2)
-    for j in range(mean.shape[1]):
+    w = max(4, width // 2)
+    for j in range(values["mean"].shape[1]):
         cells = []
-        for name, v in (("mean", mean), ("std", std), ("p98", p98)):
+        for name, show in _LAYER_STATS:
             lo, hi = scales[name]
-            cells.append(f"{sparkline(resample(v[:, j], w), lo, hi)} {v[-1, j]:+.3f}")
+            v = values[name][:, j]
+            cells.append(f"{sparkline(resample(v, w), lo, hi)} {show(v[-1])}")
         t.add_row(f"L{j + 1}", *cells)
-    t.caption = "  ".join(f"{k}: scale {lo:+.3f}..{hi:+.3f}" for k, (lo, hi) in scales.items())
-    t.caption += "  (same scale for every layer; number = last value)"
+    t.caption = "; ".join(f"{k}: scale {show(scales[k][0]).strip()} to "
+                          f"{show(scales[k][1]).strip()}" for k, show in _LAYER_STATS)
+    t.caption += " (same scale for every layer; number = last value)"
     t.caption_justify = "left"
     return t
 
@@ -140,10 +161,10 @@ def hist_table(run: RunData, q: str, width: int = CHART_WIDTH) -> Table:
     if not snaps:
         raise Unavailable(f"{run.path.name}: " + "; ".join(dict.fromkeys(notes)))
     e = next(iter(snaps.values())).edges
-    t = Table(title=f"{run.path.name}: {QUANTITY_NAMES[q]} histograms on "
-                    f"[{e[0]:+.3g}, {e[-1]:+.3g}]", title_justify="left", header_style="bold")
+    t = Table(title=f"{QUANTITY_NAMES[q]} histograms on [{e[0]:g}, {e[-1]:g}]",
+              title_justify="left", header_style="bold")
     t.add_column("layer", no_wrap=True, min_width=2)
-    t.add_column("step", justify="right", no_wrap=True)
+    t.add_column("updates", justify="right", no_wrap=True)
     t.add_column("histogram", no_wrap=True)
     t.add_column("std", justify="right", no_wrap=True)
     L = next(iter(snaps.values())).density.shape[0]
@@ -161,28 +182,32 @@ def hist_table(run: RunData, q: str, width: int = CHART_WIDTH) -> Table:
     return t
 
 
-def jacobian_table(run: RunData) -> Table:
+def jacobian_table(run: RunData, width: int = CHART_WIDTH) -> Table:
+    """Mean and std of the Jacobians' singular values per layer pair at the first measurement,
+    and (measured more than once) a chart of the mean over training, ``width // 2``
+    characters, and its last value."""
     e, sv_mean, sv_std = series.jacobian(run)
     c = series.config(run)
     # The paper's values (§4.2.2) are for tanh nets only; other activations get none.
     ref = paper.JACOBIAN_SV_MEAN.get(c["init"]) if c["activation"] == "tanh" else None
-    t = Table(title=f"{run.path.name}: singular values of the Jacobians dz(i+1)/dz(i)",
+    t = Table(title="singular values of the Jacobians dz(i+1)/dz(i)",
               title_justify="left", header_style="bold")
     t.add_column("layers")
-    t.add_column(f"mean sv at epoch {e[0]:.2f}", justify="right")
-    t.add_column("±std", justify="right")
+    t.add_column(f"mean sv after {plural(int(e[0]), 'update')}", justify="right")
+    t.add_column("std", justify="right")
     if len(e) > 1:
-        t.add_column(f"over training ({len(e)} measurements)", no_wrap=True)
-        t.add_column(f"at epoch {e[-1]:.2f}", justify="right")
+        t.add_column("over training")
+        t.add_column(f"after {plural(int(e[-1]), 'update')}", justify="right")
     finite = sv_mean[np.isfinite(sv_mean)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     for j in range(sv_mean.shape[1]):
         row = [f"{j + 1}->{j + 2}", f"{sv_mean[0, j]:.3f}", f"{sv_std[0, j]:.3f}"]
         if len(e) > 1:
-            row += [sparkline(resample(sv_mean[:, j], CHART_WIDTH // 2), lo, hi),
+            row += [sparkline(resample(sv_mean[:, j], max(4, width // 2)), lo, hi),
                     f"{sv_mean[-1, j]:.3f}"]
         t.add_row(*row)
-    t.caption = (f"mean over layers at first measurement: {np.nanmean(sv_mean[0]):.3f}"
+    t.caption = (f"{plural(len(e), 'measurement')}; mean over layers at the first: "
+                 f"{np.nanmean(sv_mean[0]):.3f}"
                  + (f"; paper (§4.2.2, tanh at init, {c['init']}): ≈ {ref}" if ref else ""))
     t.caption_justify = "left"
     return t
@@ -206,7 +231,7 @@ def table1_table(tab: series.Table1) -> Table:
             text = Text(m, style="bold" if cell.measured else "dim")
             text.append(f" / {fmt(cell.paper)}", style="dim")
             if cell.lr is not None:
-                text.append(f" (lr {cell.lr:g})", style="dim")
+                text.append(f" (lr {series.lr_text(cell.lr)})", style="dim")
             cells.append(text)
         t.add_row(r, *cells)
     captions = [f"measured: {tab.measure}"]
@@ -234,7 +259,7 @@ def selection_table(summary: dict) -> Table:
             if k:
                 parts.append("  ")
             chosen = name == net.get("selected")
-            head = f"{c.get('lr', float('nan')):g}{'*' if chosen else ''}: "
+            head = f"{series.lr_text(c.get('lr'))}{'*' if chosen else ''}: "
             if c.get("status") == "finished" and c.get("best_valid_error") is not None:
                 body = (f"{100 * c['best_valid_error']:.2f} / "
                         f"{fmt(_pct(c.get('test_error_at_best_valid')))}")
@@ -243,7 +268,7 @@ def selection_table(summary: dict) -> Table:
                     c.get("status"), f"{c.get('status')} ({c.get('steps', 0):,} steps)")
             parts.append(head + body, style="bold" if chosen else (
                 "red" if c.get("status") == "diverged" else ""))
-        sel = "-" if net.get("lr") is None else f"lr {net['lr']:g}"
+        sel = "-" if net.get("lr") is None else f"lr {series.lr_text(net['lr'])}"
         if net.get("selected") and not net.get("complete"):
             sel += " (provisional)"
         t.add_row(net.get("network", "?"), parts, sel if net.get("selected") else
@@ -263,12 +288,13 @@ def render_sweep(summary: dict, tab: series.Table1) -> Group:
 def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str = "",
            console_width: int | None = None) -> Group:
     """The whole terminal report for ``runs``; charts are at most ``width`` characters and
-    narrowed to fit ``console_width`` (the tables around them take about 50 columns beside a
-    histogram and 45 beside the three sparklines of the activation charts)."""
+    narrowed to fit ``console_width`` from 60 columns up. Inside a run's panel (4 columns of
+    frame) the tables take 49 columns beside a histogram, and 42 beside the three charts of the
+    activation table, 3 per chart."""
     spark = width
     if console_width:
-        spark = max(12, min(width, 2 * ((console_width - 45) // 3)))
-        width = max(12, min(width, console_width - 50))
+        spark = 2 * max(4, min(width // 2, (console_width - 42) // 3))
+        width = max(8, min(width, console_width - 49))
     parts: list = [Text(follow_note, style="dim")] if follow_note else []
     parts.append(summary_table(runs))
     for r in runs:
@@ -276,7 +302,7 @@ def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str =
         missing: list[str] = []
         makers = [lambda r=r: layer_charts(r, spark)]
         makers += [lambda r=r, q=q: hist_table(r, q, width) for q in ("act", "bgrad", "wgrad")]
-        makers += [lambda r=r: jacobian_table(r)]
+        makers += [lambda r=r: jacobian_table(r, spark)]
         for make in makers:
             try:
                 sections.append(make())
@@ -286,7 +312,8 @@ def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str =
                     missing.append(msg)
         if missing:
             sections.append(Text("missing: " + "; ".join(missing), style="yellow"))
-        parts.append(Panel(Group(*sections), title=f"{r.path.name}  ({series.run_label(r)})",
+        name = Text(r.path.name, style="bold", overflow="fold")
+        parts.append(Panel(Group(name, *sections), title=series.run_label(r),
                            title_align="left"))
     if len(runs) > 1:
         parts.append(table1_table(series.table1(runs)))

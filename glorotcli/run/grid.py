@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from glorotcli.config import FLAGS, TrainConfig
+from glorotcli.config import FLAGS, TrainConfig, fmt_lr
 from glorotcli.errors import GlorotError
 
 RESUMABLE = ("data", "steps", "epochs", "threads", "checkpoint_seconds")
@@ -74,11 +74,6 @@ class GridRun:
     @property
     def data_tag(self) -> str:
         return self.name.split("-", 1)[0]
-
-
-def fmt_lr(lr: float) -> str:
-    """A learning rate as it appears in names and tables: ``0.01``, ``0.003``, ``1e-05``."""
-    return f"{lr:g}"
 
 
 def data_tag(config: TrainConfig) -> str:
