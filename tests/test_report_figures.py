@@ -162,3 +162,33 @@ def test_jacobian_figure_leaves_room_above_the_papers_08_line():
                                source="s")
     ax = fig.axes[0]
     assert ax.get_ylim()[1] >= 0.85  # the 0.8 reference is drawn inside the frame
+
+
+# ------------------------------------------------------ which runs each figure names ----
+
+def test_every_figure_names_the_qualifying_runs_it_does_not_draw(paper_runs, tmp_path):
+    extra = [read_run(make_run(tmp_path / f"more_{a}_{i}.h5", activation=a, init=i, seed=9,
+                               steps=(0, 50, 500, 4000)))
+             for a, i in (("tanh", "standard"), ("tanh", "normalized"),
+                          ("softsign", "standard"), ("sigmoid", "standard"))]
+    planned, _ = figures.plan(paper_runs + extra)
+    for p in planned:
+        if p.spec.select.how == "all":
+            assert p.note == "", p.name
+            continue
+        drawn_names = {r.path.name for r in p.runs}
+        undrawn = [r.path.name for r in extra if r.path.name not in drawn_names
+                   and figures._lacks(p.spec.select, r) is None
+                   and (not p.spec.select.activations
+                        or series.config(r)["activation"] in p.spec.select.activations)
+                   and (not p.spec.select.inits
+                        or series.config(r)["init"] in p.spec.select.inits)]
+        assert undrawn, p.name  # each non-"all" figure has an extra run that fits it
+        for name in undrawn:
+            assert name in p.note, (p.name, p.note)
+
+
+def test_figure_table_names_every_figure_once():
+    names = [s.name for s in figures.FIGURES]
+    assert sorted(names) == sorted(ALL) and len(set(names)) == len(names)
+    assert all(s.draw in figures.DRAW for s in figures.FIGURES)

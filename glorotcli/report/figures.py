@@ -1,12 +1,14 @@
 """The paper's figures as PNG (or PDF), in the paper's axes and units.
 
-Two layers:
+Three layers:
 
 * one function per figure kind taking plain arrays (``fig_mean_std``, ``fig_percentiles``,
   ``fig_histograms``, ``fig_wgrad_std``, ``fig_test_error``, ``fig_jacobian``, ``fig_table1``,
   ``fig_surface``), returning a matplotlib ``Figure``;
-* ``plan(runs)`` decides which of the paper's figures a set of runs can support and how to build
-  each from them, ``write_figures`` writes them atomically.
+* ``FIGURES``, a table of figure specifications: each paper figure's file name, title, what it
+  draws (``draw``: which statistic of which quantity) and which runs qualify (``Select``);
+* ``plan(runs)`` reads the table, picks each figure's runs and says which figures the runs
+  cannot support; ``write_figures`` writes them atomically.
 
 Every figure names what it shows in its title and its source runs (with their settings) in
 small print at the bottom (style.md "Numbers a reader can trust"). Figures are 8 x 5 in
@@ -28,7 +30,7 @@ from __future__ import annotations
 import os
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -545,211 +547,237 @@ def fig_surface(w1: np.ndarray, w2: np.ndarray, ce: np.ndarray, quad: np.ndarray
     return _finish(fig, title, source)
 
 
-# ---------------------------------------------------------------- planning ----
+# ------------------------------------------------------- figure specifications ----
 
-@dataclass
-class Planned:
-    """A figure the runs support: its file stem, source runs and how to build it."""
+PAIR_ACTIVATIONS = ("tanh", "softsign", "sigmoid", "relu")
+"""Figs. 6-9 compare the standard and normalized inits of one activation: the paper's tanh
+first, then whichever other activation has both."""
+
+
+@dataclass(frozen=True)
+class Select:
+    """Which runs qualify for a figure, and which of those it draws.
+
+    A run qualifies when its activation is in ``activations`` and its init in ``inits`` (empty:
+    any), its data kind in ``kinds`` (empty: any), and it has what the figure reads: per-layer
+    statistic ``stat`` of quantity ``q`` (over at least ``min_probes`` probe rows, one of them
+    at step 0 when ``at_init``), a test error (``error``), Jacobian singular values
+    (``jacobian``). Of the qualifying runs, ``how`` draws:
+
+    * ``"one"``: the first (Shapeset runs first, then depth ``prefer_depth``, then as given);
+    * ``"one_each"``: the first of each activation in ``activations``;
+    * ``"pair"``: the first standard-init and the first normalized-init run of the first
+      activation in ``activations`` that has either;
+    * ``"all"``: every one.
+
+    The qualifying runs not drawn are named in the figure's note ("also matched, not drawn").
+    """
+
+    how: str
+    activations: tuple[str, ...] = ()
+    inits: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    q: str | None = None
+    stat: str | None = None
+    min_probes: int = 1
+    at_init: bool = False
+    error: bool = False
+    jacobian: bool = False
+    prefer_depth: int | None = None
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One of the paper's figures: its file name (``name``.png), title, what it draws and from
+    which runs. ``draw`` names the drawing function (``DRAW``); ``q`` and ``stat`` the
+    per-layer quantity and statistic it plots (for the figures that plot one); ``xlabel`` the
+    quantity's axis label. ``title`` may hold ``{run}`` (the run's label) and ``{data}`` (the
+    data sets drawn)."""
 
     name: str
-    runs: list[RunData]
-    make: Callable[[], Figure]
-    note: str = ""
+    title: str
+    draw: str
+    select: Select
+    q: str = "act"
+    stat: str = "mean"
+    xlabel: str = ""
+    what: str = ""
+    """What a qualifying run must be, for the note when none is: "tanh run with the standard
+    init"."""
 
 
-def _cfg(r: RunData) -> dict:
-    return series.config(r)
+_PCT = "activations during training (2nd/98th percentiles, mean ± std)"
+_INIT = ("standard", "normalized")
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("fig02_sigmoid_activations",
+               "Fig. 2: {run} activations during training (mean, ±1 std)", "mean_std",
+               Select("one", ("sigmoid",), q="act", stat="std", prefer_depth=4),
+               what="Sigmoid run"),
+    FigureSpec("fig03_tanh_activations", "Fig. 3: {run} " + _PCT, "percentiles",
+               Select("one", ("tanh",), ("standard",), q="act", stat="p98"),
+               what="tanh run with the standard init"),
+    FigureSpec("fig03_softsign_activations", "Fig. 3: {run} " + _PCT, "percentiles",
+               Select("one", ("softsign",), ("standard",), q="act", stat="p98"),
+               what="softsign run with the standard init"),
+    FigureSpec("fig10_tanhN_activations", "Fig. 10: {run} " + _PCT, "percentiles",
+               Select("one", ("tanh",), ("normalized",), q="act", stat="p98"),
+               what="tanh run with the normalized init"),
+    FigureSpec("fig04_activation_hist_end", "Fig. 4: activation histograms at the end of training",
+               "hist_last", Select("one_each", ("tanh", "softsign"), ("standard",), q="act",
+                                   stat="hist"),
+               stat="hist", xlabel="Activation value",
+               what="tanh or softsign run with the standard init"),
+    FigureSpec("fig06_activation_hist_init", "Fig. 6: activation histograms at initialization",
+               "hist_init", Select("pair", PAIR_ACTIVATIONS, _INIT, q="act", stat="hist",
+                                   at_init=True),
+               stat="hist", xlabel="Activation value",
+               what="run with the standard or normalized init"),
+    FigureSpec("fig07_bgrad_hist_init",
+               "Fig. 7: back-propagated gradient histograms at initialization", "hist_init",
+               Select("pair", PAIR_ACTIVATIONS, _INIT, q="bgrad", stat="hist", at_init=True),
+               q="bgrad", stat="hist", xlabel="Back-propagated gradients dC/ds",
+               what="run with the standard or normalized init"),
+    FigureSpec("fig08_wgrad_hist_init", "Fig. 8: weight gradient histograms at initialization",
+               "hist_init",
+               Select("pair", PAIR_ACTIVATIONS, _INIT, q="wgrad", stat="hist", at_init=True),
+               q="wgrad", stat="hist", xlabel="Weight gradients dC/dW",
+               what="run with the standard or normalized init"),
+    FigureSpec("fig09_wgrad_std", "Fig. 9: weight-gradient std during training", "std",
+               Select("pair", PAIR_ACTIVATIONS, _INIT, q="wgrad", stat="std", min_probes=2),
+               q="wgrad", stat="std", what="run with the standard or normalized init"),
+    FigureSpec("fig11_test_error", "Fig. 11: test error during training on Shapeset-3x2",
+               "test_error", Select("all", kinds=("shapeset",), error=True),
+               what="Shapeset-3x2 run"),
+    FigureSpec("fig12_test_error", "Fig. 12: test error during training on {data}",
+               "test_error", Select("all", kinds=("mnist", "cifar10"), error=True),
+               what="MNIST or CIFAR-10 run"),
+    FigureSpec("jacobian_sv", "Mean singular value of the layer-to-layer Jacobians (§4.2.2)",
+               "jacobian", Select("all", jacobian=True), what="run"),
+    FigureSpec("table1", "Table 1: test error (%), measured here / paper", "table1",
+               Select("all", error=True), what="run"),
+)
+"""The paper's figures the reports draw, in the order they are written."""
+
+_NEEDS = {"hist": "histograms", "std": "statistics", "p98": "percentiles"}
+_QUANTITY = {"act": "activation", "bgrad": "back-propagated gradient",
+             "wgrad": "weight-gradient"}
 
 
-def _pick(runs: Sequence[RunData], *, activation: str | None = None, init: str | None = None,
-          q: str = "act", stat: str = "mean", prefer_depth: int | None = None,
-          min_rows: int = 1) -> tuple[RunData | None, list[RunData], str]:
-    """The first run matching ``activation``/``init`` that has ``q``/``stat``; also the other
-    matches and a reason when none has the statistics."""
-    cand = [r for r in runs if (activation is None or _cfg(r)["activation"] == activation)
-            and (init is None or _cfg(r)["init"] == init)]
-    if not cand:
-        if activation is not None and init is not None:  # e.g. "no softsign run with the
-            return None, [], f"no {activation} run with the {init} init"  # standard init"
-        return None, [], f"no {paper.row_label(activation or '?', init or 'standard')} run"
+def _needs(sel: Select) -> str:
+    """What a qualifying run must hold, for a skip note: "weight-gradient statistics over at
+    least 2 probes"."""
+    parts = []
+    if sel.q is not None:
+        text = f"{_QUANTITY[sel.q]} {_NEEDS.get(sel.stat or '', 'statistics')}"
+        if sel.at_init:
+            text += " at initialization"
+        if sel.min_probes > 1:
+            text += f" over at least {sel.min_probes} probes"
+        parts.append(text)
+    if sel.error:
+        parts.append("a test error")
+    if sel.jacobian:
+        parts.append("Jacobian singular values")
+    return " and ".join(parts)
+
+
+def _lacks(sel: Select, r: RunData) -> str | None:
+    """Why run ``r`` cannot be drawn by a figure selecting ``sel`` (None: it can)."""
+    try:
+        if sel.q is not None:
+            series.require_layers(r, sel.q, sel.stat)
+            if len(r.layer_step) < sel.min_probes:
+                return f"{r.path.name}: only {series.plural(len(r.layer_step), 'probe row')}"
+            if sel.at_init and not (np.asarray(r.layer_step) == 0).any():
+                return f"{r.path.name}: no probe row at step 0 (initialization)"
+        if sel.error:
+            series.error_curve(r, "test")
+        if sel.jacobian:
+            series.jacobian(r)
+    except Unavailable as exc:
+        return str(exc)
+    return None
+
+
+def select_runs(spec: FigureSpec, runs: Sequence[RunData]
+                ) -> tuple[list[RunData], list[RunData], str]:
+    """(runs drawn, runs that also qualify but are not drawn, why none is drawn) for one
+    figure, following ``spec.select``."""
+    sel = spec.select
+    cfg = [series.config(r) for r in runs]
+    match = [r for r, c in zip(runs, cfg, strict=True)
+             if (not sel.activations or c["activation"] in sel.activations)
+             and (not sel.inits or c["init"] in sel.inits)
+             and (not sel.kinds or series.data_kind(r) in sel.kinds)]
+    if not match:
+        return [], [], f"no {spec.what}"
     ok, why = [], ""
-    for r in cand:
-        try:
-            series.require_layers(r, q, stat)
-            if len(r.layer_step) < min_rows:
-                raise Unavailable(f"{r.path.name}: only {len(r.layer_step)} probe row(s)")
+    for r in match:
+        reason = _lacks(sel, r)
+        if reason is None:
             ok.append(r)
-        except Unavailable as exc:
-            why = str(exc)
+        else:
+            why = reason
     if not ok:
-        return None, [], why
-    if prefer_depth is not None:
-        ok.sort(key=lambda r: _cfg(r)["depth"] != prefer_depth)
+        return [], [], f"no {spec.what} has {_needs(sel)}; {why}"
+    if sel.how == "all":
+        return ok, [], ""
+    if sel.prefer_depth is not None:
+        ok.sort(key=lambda r: series.config(r)["depth"] != sel.prefer_depth)
     ok.sort(key=lambda r: series.data_kind(r) != "shapeset")
-    return ok[0], ok[1:], ""
+    if sel.how == "one":
+        chosen = ok[:1]
+    elif sel.how == "one_each":
+        chosen = [next(r for r in ok if series.config(r)["activation"] == a)
+                  for a in sel.activations
+                  if any(series.config(r)["activation"] == a for r in ok)]
+    elif sel.how == "pair":
+        act = next(a for a in sel.activations if any(series.config(r)["activation"] == a
+                                                     for r in ok))
+        chosen = [r for r in (next((r for r in ok if series.config(r)["activation"] == act
+                                    and series.config(r)["init"] == i), None)
+                              for i in sel.inits) if r is not None]
+    else:
+        raise ValueError(f"unknown selection {sel.how!r}")
+    return chosen, [r for r in ok if not any(r is c for c in chosen)], ""
 
 
-def _also(others: list[RunData]) -> str:
-    return f"also matched, not drawn: {', '.join(r.path.name for r in others)}" if others else ""
-
+# ------------------------------------------------------------------- drawing ----
 
 def _act_ylim(activation: str) -> tuple[float, float]:
     return (0.0, 1.0) if activation == "sigmoid" else (-1.0, 1.0)
 
 
-def plan(runs: Sequence[RunData], table1: series.Table1 | None = None
-         ) -> tuple[list[Planned], list[str]]:
-    """Every paper figure the runs can support, and a one-line note per figure they cannot.
-    ``table1``: the Table 1 to draw (a sweep's selection) instead of the runs' final errors."""
-    out: list[Planned] = []
-    skipped: list[str] = []
+def _draw_mean_std(spec: FigureSpec, runs: Sequence[RunData], table1) -> Figure:
+    (r,) = runs
+    steps, mean = series.layer_stat(r, spec.q, "mean")
+    _, std = series.layer_stat(r, spec.q, "std")
+    return fig_mean_std(steps, mean, std, ylim=_act_ylim(series.config(r)["activation"]),
+                        title=spec.title.format(run=series.run_label(r, with_depth=True)),
+                        source=series.source_note(runs))
 
-    def single(name, what, r, others, why, make):
-        if r is None:
-            skipped.append(f"{name}: skipped ({why})")
-        else:
-            out.append(Planned(name, [r], lambda: make(r), _also(others)))
 
-    # Fig. 2
-    r, others, why = _pick(runs, activation="sigmoid", stat="std", prefer_depth=4)
-    single("fig02_sigmoid_activations", "", r, others, why, lambda r: fig_mean_std(
-        *series.layer_stat(r, "act", "mean"), series.layer_stat(r, "act", "std")[1],
-        title=f"Fig. 2: {series.run_label(r, with_depth=True)} activations during training "
-              f"(mean, ±1 std)", source=series.source_note([r])))
+def _draw_percentiles(spec: FigureSpec, runs: Sequence[RunData], table1) -> Figure:
+    (r,) = runs
+    steps, p2 = series.layer_stat(r, spec.q, "p2")
+    _, p98 = series.layer_stat(r, spec.q, "p98")
+    _, mean = series.layer_stat(r, spec.q, "mean")
+    _, std = series.layer_stat(r, spec.q, "std")
+    return fig_percentiles(steps, p2, p98, mean, std,
+                           ylim=_act_ylim(series.config(r)["activation"]),
+                           title=spec.title.format(run=series.run_label(r)),
+                           source=series.source_note(runs))
 
-    # Figs. 3 and 10
-    def percentiles(r, figno):
-        ep, p2 = series.layer_stat(r, "act", "p2")
-        _, p98 = series.layer_stat(r, "act", "p98")
-        _, mean = series.layer_stat(r, "act", "mean")
-        _, std = series.layer_stat(r, "act", "std")
-        return fig_percentiles(ep, p2, p98, mean, std, ylim=_act_ylim(_cfg(r)["activation"]),
-                               title=f"Fig. {figno}: {series.run_label(r)} activations during "
-                                     f"training (2nd/98th percentiles, mean ± std)",
-                               source=series.source_note([r]))
 
-    for name, act, init, figno in (("fig03_tanh_activations", "tanh", "standard", 3),
-                                   ("fig03_softsign_activations", "softsign", "standard", 3),
-                                   ("fig10_tanhN_activations", "tanh", "normalized", 10)):
-        r, others, why = _pick(runs, activation=act, init=init, stat="p98")
-        single(name, "", r, others, why, lambda r, figno=figno: percentiles(r, figno))
-
-    # Fig. 4
-    panels_runs = []
-    for act in ("tanh", "softsign"):
-        r, _, _ = _pick(runs, activation=act, init="standard", stat="hist")
-        if r is not None:
-            panels_runs.append(r)
-    if panels_runs:
-        def fig4(rs=tuple(panels_runs)):
-            panels = []
-            for r in rs:
-                h = series.hist_at(r, "act", "last")
-                panels.append(HistPanel(f"{series.run_label(r)}, after {h.step:,} updates",
-                                        h.centers, h.density, h.off_scale, clip_edges=True))
-            return fig_histograms(panels, xlabel="Activation value",
-                                  title="Fig. 4: activation histograms at the end of training",
-                                  source=series.source_note(rs))
-        out.append(Planned("fig04_activation_hist_end", panels_runs, fig4))
-    else:
-        skipped.append("fig04_activation_hist_end: skipped (no tanh or softsign run with the "
-                       "standard init and activation histograms)")
-
-    # Figs. 6-9: a standard / normalized pair of the same activation (tanh preferred)
-    pair: list[RunData] = []
-    for act in ("tanh", "softsign", "sigmoid", "relu"):
-        pair = [r for r in (_pick(runs, activation=act, init=i, q="act", stat="hist")[0]
-                            for i in ("standard", "normalized")) if r is not None]
-        if pair:
-            break
-    init_figs = (("fig06_activation_hist_init", "act", "Activation value",
-                  "Fig. 6: activation histograms at initialization"),
-                 ("fig07_bgrad_hist_init", "bgrad", "Back-propagated gradients dC/ds",
-                  "Fig. 7: back-propagated gradient histograms at initialization"),
-                 ("fig08_wgrad_hist_init", "wgrad", "Weight gradients dC/dW",
-                  "Fig. 8: weight gradient histograms at initialization"))
-    for name, q, xlabel, title in init_figs:
-        usable = []
-        why = "no run with per-layer histograms"
-        for r in pair:
-            try:
-                series.hist_at(r, q, "init")
-                usable.append(r)
-            except Unavailable as exc:
-                why = str(exc)
-        if not usable:
-            skipped.append(f"{name}: skipped ({why})")
-            continue
-
-        def fig_init(rs=tuple(usable), q=q, xlabel=xlabel, title=title):
-            return fig_histograms([_init_panel(r, q, xlabel) for r in rs], xlabel=xlabel,
-                                  title=title, source=series.source_note(rs))
-        out.append(Planned(name, usable, fig_init))
-
-    wg = [r for r in pair if "wgrad" in r.layers and "std" in r.layers["wgrad"]
-          and len(r.layer_step) >= 2]
-    if wg:
-        def fig9(rs=tuple(wg)):
-            panels = []
-            for r in rs:
-                steps, std = series.layer_stat(r, "wgrad", "std")
-                panels.append(StdPanel(_panel_name(r, rs), steps, std,
-                                       _first_over_top(r, std, steps)))
-            return fig_wgrad_std(panels, title="Fig. 9: weight-gradient std during training",
-                                 source=series.source_note(rs))
-        out.append(Planned("fig09_wgrad_std", wg, fig9))
-    else:
-        skipped.append("fig09_wgrad_std: skipped (no run with weight-gradient statistics over "
-                       "at least 2 probes)")
-
-    # Figs. 11 and 12
-    with_err = []
+def _draw_hist_last(spec: FigureSpec, runs: Sequence[RunData], table1) -> Figure:
+    panels = []
     for r in runs:
-        try:
-            series.error_curve(r, "test")
-            with_err.append(r)
-        except Unavailable:
-            pass
-    shapeset = [r for r in with_err if series.data_kind(r) == "shapeset"]
-    others_err = [r for r in with_err if series.data_kind(r) in ("mnist", "cifar10")]
-    if shapeset:
-        out.append(Planned("fig11_test_error", shapeset, lambda rs=tuple(shapeset): _fig_err(
-            rs, "Fig. 11: test error during training on Shapeset-3x2")))
-    else:
-        skipped.append("fig11_test_error: skipped (no Shapeset-3x2 run with a test error)")
-    if others_err:
-        out.append(Planned("fig12_test_error", others_err,
-                           lambda rs=tuple(others_err): _fig_err(
-                               rs, "Fig. 12: test error during training on " + " and ".join(
-                                   paper.DATASET_LABELS[k] for k in ("mnist", "cifar10")
-                                   if any(series.data_kind(r) == k for r in rs)))))
-    else:
-        skipped.append("fig12_test_error: skipped (no MNIST or CIFAR-10 run with a test error)")
-
-    # Jacobian
-    jac = []
-    for r in runs:
-        try:
-            series.jacobian(r)
-            jac.append(r)
-        except Unavailable:
-            pass
-    if jac:
-        out.append(Planned("jacobian_sv", jac, lambda rs=tuple(jac): _fig_jac(rs)))
-    else:
-        skipped.append("jacobian_sv: skipped (no run with Jacobian singular values)")
-
-    if with_err:
-        def fig_t1(rs=tuple(with_err)):
-            tab = table1 if table1 is not None else series.table1(rs)
-            note = tab.budget_note()
-            title = "Table 1: test error (%), measured here / paper" + (f", {note}" if note
-                                                                          else "")
-            return fig_table1(tab, title=title, source=series.source_note(rs))
-        out.append(Planned("table1", with_err, fig_t1))
-    else:
-        skipped.append("table1: skipped (no run with a test error)")
-    return out, skipped
+        h = series.hist_at(r, spec.q, "last")
+        panels.append(HistPanel(f"{series.run_label(r)}, after {h.step:,} updates", h.centers,
+                                h.density, h.off_scale, clip_edges=True))
+    return fig_histograms(panels, xlabel=spec.xlabel, title=spec.title,
+                          source=series.source_note(runs))
 
 
 def _panel_name(r: RunData, runs: Sequence[RunData]) -> str:
@@ -758,6 +786,12 @@ def _panel_name(r: RunData, runs: Sequence[RunData]) -> str:
     if len({series.data_label(x) for x in runs}) > 1:
         name += f", {series.data_label(r)}"
     return name
+
+
+def _draw_hist_init(spec: FigureSpec, runs: Sequence[RunData], table1) -> Figure:
+    return fig_histograms([_init_panel(r, spec.q, spec.xlabel, _panel_name(r, runs))
+                           for r in runs], xlabel=spec.xlabel, title=spec.title,
+                          source=series.source_note(runs))
 
 
 def _init_panel(r: RunData, q: str, xlabel: str, name: str | None = None) -> HistPanel:
@@ -801,42 +835,98 @@ def _first_over_top(r: RunData, std: np.ndarray, steps: np.ndarray) -> str:
     return text
 
 
-def _fig_err(rs: Sequence[RunData], title: str) -> Figure:
+def _draw_std(spec: FigureSpec, runs: Sequence[RunData], table1) -> Figure:
+    panels = []
+    for r in runs:
+        steps, std = series.layer_stat(r, spec.q, spec.stat)
+        panels.append(StdPanel(_panel_name(r, runs), steps, std,
+                               _first_over_top(r, std, steps)))
+    return fig_wgrad_std(panels, title=spec.title, source=series.source_note(runs))
+
+
+def _draw_test_error(spec: FigureSpec, runs: Sequence[RunData], table1) -> Figure:
     groups: dict[str, list[Curve]] = {}
-    for r, label in zip(rs, series.unique_labels(rs, with_depth=True), strict=True):
+    for r, label in zip(runs, series.unique_labels(runs, with_depth=True), strict=True):
         x, y = series.error_curve(r, "test")
-        kind = series.data_kind(r)
-        groups.setdefault(kind, []).append(Curve(label, x, y))
+        groups.setdefault(series.data_kind(r), []).append(Curve(label, x, y))
     order = [k for k in ("shapeset", "mnist", "cifar10") if k in groups]
     order += [k for k in groups if k not in order]
     panels = [(paper.DATASET_LABELS.get(k, k), groups[k]) for k in order]
     baselines, bases = [], []
     for k in order:
-        b = {series.majority_baseline(r) for r in rs if series.data_kind(r) == k} - {None}
+        b = {series.majority_baseline(r) for r in runs if series.data_kind(r) == k} - {None}
         base = b.pop() if len(b) == 1 else None
         baselines.append(None if base is None else base.error)
         if base is not None:
             bases.append(f"{paper.DATASET_LABELS.get(k, k)}: {base.basis}")
-    source = series.source_note(rs)
+    title = spec.title.format(data=" and ".join(paper.DATASET_LABELS.get(k, k) for k in order))
+    source = series.source_note(runs)
     if bases:
         source += "; dashed line, the majority class: " + "; ".join(bases)
     return fig_test_error(panels, title=title, source=source, baselines=baselines,
                           zoom="shapeset" not in order)
 
 
-def _fig_jac(rs: Sequence[RunData]) -> Figure:
+def _draw_jacobian(spec: FigureSpec, runs: Sequence[RunData], table1) -> Figure:
     first, over = [], []
     refs: dict[str, float] = {}
-    for r, label in zip(rs, series.unique_labels(rs), strict=True):
+    for r, label in zip(runs, series.unique_labels(runs), strict=True):
         steps, m, _ = series.jacobian(r)
         first.append((label, m[0], int(steps[0])))
         over.append((label, steps, np.nanmean(m, axis=1)))
-        init = _cfg(r)["init"]
+        init = series.config(r)["init"]
         if init in paper.JACOBIAN_SV_MEAN:
             refs[init] = paper.JACOBIAN_SV_MEAN[init]
-    return fig_jacobian(first, over, refs,
-                        title="Mean singular value of the layer-to-layer Jacobians (§4.2.2)",
-                        source=series.source_note(rs))
+    return fig_jacobian(first, over, refs, title=spec.title, source=series.source_note(runs))
+
+
+def _draw_table1(spec: FigureSpec, runs: Sequence[RunData], table1) -> Figure:
+    tab = table1 if table1 is not None else series.table1(runs)
+    note = tab.budget_note()
+    title = spec.title + (f", {note}" if note else "")
+    return fig_table1(tab, title=title, source=series.source_note(runs))
+
+
+DRAW: dict[str, Callable[[FigureSpec, Sequence[RunData], series.Table1 | None], Figure]] = {
+    "mean_std": _draw_mean_std, "percentiles": _draw_percentiles, "hist_last": _draw_hist_last,
+    "hist_init": _draw_hist_init, "std": _draw_std, "test_error": _draw_test_error,
+    "jacobian": _draw_jacobian, "table1": _draw_table1,
+}
+"""``FigureSpec.draw`` -> the function that draws it from its runs (and Table 1)."""
+
+
+# ---------------------------------------------------------------- planning ----
+
+@dataclass
+class Planned:
+    """A figure the runs support: its file stem, source runs and how to build it; ``note``
+    names the runs that also qualified but are not drawn."""
+
+    name: str
+    runs: list[RunData]
+    make: Callable[[], Figure]
+    note: str = ""
+    spec: FigureSpec | None = field(default=None, repr=False)
+
+
+def plan(runs: Sequence[RunData], table1: series.Table1 | None = None
+         ) -> tuple[list[Planned], list[str]]:
+    """Every paper figure (``FIGURES``) the runs can support, and a one-line note per figure
+    they cannot. ``table1``: the Table 1 to draw (a sweep's selection) instead of the runs'
+    final errors."""
+    out: list[Planned] = []
+    skipped: list[str] = []
+    for spec in FIGURES:
+        chosen, others, why = select_runs(spec, runs)
+        if not chosen:
+            skipped.append(f"{spec.name}: skipped ({why})")
+            continue
+        note = (f"also matched, not drawn: {', '.join(r.path.name for r in others)}"
+                if others else "")
+        out.append(Planned(spec.name, chosen,
+                           lambda spec=spec, chosen=tuple(chosen): DRAW[spec.draw](
+                               spec, chosen, table1), note, spec))
+    return out, skipped
 
 
 # ---------------------------------------------------------------- writing ----
