@@ -39,6 +39,25 @@ def test_gradient_norms_match_finite_differences():
             assert grad[i2, i1] == pytest.approx(np.hypot(d1, d2), rel=1e-5, abs=1e-9)
 
 
+def test_plateau_shares_count_the_grid_points_whose_gradient_is_below_flat():
+    # every grid point's gradient norm by finite differences of the slow costs, then counted
+    s = cost_surface(grid=11, seed=0, flat=0.02)  # several norms between flat/2 and flat
+    eps = 1e-6
+    below = [0, 0]
+    for w2 in s.w2:
+        for w1 in s.w1:
+            for k in (0, 1):
+                d1 = (ref_surface_costs(w1 + eps, w2, s.x, s.t)[k]
+                      - ref_surface_costs(w1 - eps, w2, s.x, s.t)[k]) / (2 * eps)
+                d2 = (ref_surface_costs(w1, w2 + eps, s.x, s.t)[k]
+                      - ref_surface_costs(w1, w2 - eps, s.x, s.t)[k]) / (2 * eps)
+                norm = np.hypot(d1, d2)
+                assert abs(norm - s.flat) > 1e-6  # no point so close to flat that it is unsure
+                below[k] += norm < s.flat
+    assert min(below) > 0  # neither share is 0 here, so a wrong count shows
+    assert s.plateau_ce == below[0] / 121 and s.plateau_quad == below[1] / 121
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_cross_entropy_has_fewer_plateaus_than_the_quadratic_cost(seed):
     s = cost_surface(seed=seed)
@@ -83,6 +102,8 @@ def test_cli_writes_png_and_values_and_prints_plateaus(run_cli, tmp_path):
     with h5py.File(h5, "r") as f:
         assert f.attrs["format"] == "glorot-surface"
         assert f["quadratic"].shape == (11, 11)
+        for cost, grad in (("cross_entropy", "grad_ce"), ("quadratic", "grad_quad")):
+            assert d[cost]["plateau_share"] == np.mean(f[grad][()] < f.attrs["flat"])
     code, _, err = run_cli("surface", "-o", tmp_path / "a.png", "--values", tmp_path / "a.txt")
     assert code == 2 and ".npz or .h5" in err
 
