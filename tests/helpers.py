@@ -31,3 +31,18 @@ def checkpoint_arrays(path) -> list[np.ndarray]:
 
     ck = read_checkpoint(path)
     return [*ck.W, *ck.b]
+
+
+def drawn(fig, gid: str, panel: int | None = None):
+    """The data a matplotlib artist of ``fig`` draws, found by its ``gid`` (in axes ``panel``
+    when given; glorot's figures tag every data artist): (x, y) of a line, or for error bars
+    (x (K,), bar ends (K, 2)). Fails unless exactly one artist has that gid."""
+    axes = fig.axes if panel is None else [fig.axes[panel]]
+    found = [a for ax in axes for a in ax.get_children() if a.get_gid() == gid]
+    assert len(found) == 1, f"{len(found)} artists with gid {gid!r}"
+    a = found[0]
+    if hasattr(a, "get_xdata"):
+        return np.asarray(a.get_xdata(), float), np.asarray(a.get_ydata(), float)
+    segs = a.get_segments()
+    return (np.array([sg[0][0] for sg in segs]),
+            np.array([[sg[0][1], sg[1][1]] for sg in segs]))

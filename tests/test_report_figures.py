@@ -1,10 +1,19 @@
-"""The paper's figures as PNG: which are made from which runs, and that each is a real image."""
+"""The paper's figures as PNG: which are made from which runs, that each is a real image, and
+that each draws the right numbers.
+
+The numbers are checked through the artists a figure draws (``helpers.drawn``, by the gid each
+data artist carries) against the run file read directly with h5py, or against the slow NumPy
+reference (``tests/reference.py``) for the gradients re-measured at initialization: plotting
+another statistic, layer or probe row fails these tests.
+"""
 
 from __future__ import annotations
 
+import h5py
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
+from helpers import drawn
 from test_report_fixtures import make_run
 
 from glorotcli.errors import GlorotError
@@ -23,10 +32,24 @@ def paper_runs(tmp_path_factory):
     specs = [("tanh", "standard", "shapeset", 0.3), ("tanh", "normalized", "shapeset", 0.16),
              ("softsign", "standard", "shapeset", 0.17), ("sigmoid", "standard", "shapeset", 0.8),
              ("tanh", "normalized", "mnist", 0.0166)]
+    # the default probe schedule's shape (log-spaced, then sparse); the standard init's weight
+    # gradients a fifth of the normalized init's (Fig. 9 must give each its own scale)
     paths = [make_run(d / f"{a}_{i}_{k}.h5", activation=a, init=i, kind=k, final_error=e,
-                      seed=n, steps=(0, 50, 500, 4000))
+                      seed=n, steps=(0, 10, 20, 50, 100, 500, 2000, 20000, 40000),
+                      wgrad_scale=0.2 if i == "standard" else 1.0)
              for n, (a, i, k, e) in enumerate(specs)]
     return [read_run(p) for p in paths]
+
+
+def _file(run, name: str) -> np.ndarray:
+    """A series of the run file as stored, read with h5py (not through glorot's reader)."""
+    with h5py.File(run.path, "r") as f:
+        return f[name][()]
+
+
+def _planned(runs, name):
+    planned, _ = figures.plan(runs)
+    return next(p for p in planned if p.name == name)
 
 
 def _check_png(path, min_w=600, min_h=300):
@@ -164,6 +187,202 @@ def test_jacobian_figure_leaves_room_above_the_papers_08_line():
     assert ax.get_ylim()[1] >= 0.85  # the 0.8 reference is drawn inside the frame
 
 
+# ------------------------------------------------------- the numbers each figure draws ----
+
+def test_fig2_draws_each_layers_mean_and_std_bars_at_every_probe(paper_runs):
+    p = _planned(paper_runs, "fig02_sigmoid_activations")
+    (run,) = p.runs
+    assert series.config(run)["activation"] == "sigmoid"
+    fig = p.make()
+    steps = _file(run, "layers/step")
+    mean, std = _file(run, "layers/act/mean"), _file(run, "layers/act/std")
+    for j in range(mean.shape[1]):
+        x, y = drawn(fig, f"mean L{j + 1}")
+        np.testing.assert_array_equal(x, steps)
+        np.testing.assert_allclose(y, mean[:, j])
+        xb, ends = drawn(fig, f"std L{j + 1}")
+        np.testing.assert_allclose(ends, np.c_[mean[:, j] - std[:, j], mean[:, j] + std[:, j]])
+        np.testing.assert_allclose(xb, steps, rtol=0.2, atol=2.0)  # bars side by side
+
+
+@pytest.mark.parametrize("name, init", [("fig03_tanh_activations", "standard"),
+                                        ("fig10_tanhN_activations", "normalized")])
+def test_percentile_figures_draw_p2_p98_markers_and_mean_pm_std_lines(paper_runs, name, init):
+    p = _planned(paper_runs, name)
+    (run,) = p.runs
+    assert (series.config(run)["activation"], series.config(run)["init"]) == ("tanh", init)
+    fig = p.make()
+    steps = _file(run, "layers/step")
+    act = {s: _file(run, f"layers/act/{s}") for s in ("p2", "p98", "mean", "std")}
+    for j in range(act["mean"].shape[1]):
+        n = f"L{j + 1}"
+        for s in ("p2", "p98"):
+            x, y = drawn(fig, f"{s} {n}")
+            np.testing.assert_array_equal(x, steps)
+            np.testing.assert_allclose(y, act[s][:, j])
+        for sign, gid in ((1, "mean+std"), (-1, "mean-std")):
+            x, y = drawn(fig, f"{gid} {n}")
+            np.testing.assert_array_equal(x, steps)
+            np.testing.assert_allclose(y, act["mean"][:, j] + sign * act["std"][:, j])
+
+
+def _density(hist_row: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Fractions per bin -> a density with unit area over the edges."""
+    return hist_row / hist_row.sum() / np.diff(edges)
+
+
+def test_fig4_draws_the_activation_histograms_of_the_last_probe(paper_runs):
+    p = _planned(paper_runs, "fig04_activation_hist_end")
+    assert [series.config(r)["activation"] for r in p.runs] == ["tanh", "softsign"]
+    fig = p.make()
+    for k, run in enumerate(p.runs):
+        hist = _file(run, "layers/act/hist")[-1]
+        with h5py.File(run.path, "r") as f:
+            edges = f["layers/act/hist"].attrs["edges"]
+        last = int(_file(run, "layers/step")[-1])
+        assert f"after {last:,} updates" in fig.axes[k].get_title()
+        for j in range(hist.shape[0]):
+            x, y = drawn(fig, f"density L{j + 1}", panel=k)
+            np.testing.assert_allclose(x, 0.5 * (edges[1:] + edges[:-1]))
+            np.testing.assert_allclose(y, _density(hist[j], edges))
+
+
+def test_fig6_draws_the_activation_histograms_at_step_0(paper_runs):
+    p = _planned(paper_runs, "fig06_activation_hist_init")
+    fig = p.make()
+    for k, run in enumerate(p.runs):
+        row = int(np.flatnonzero(_file(run, "layers/step") == 0)[0])
+        hist = _file(run, "layers/act/hist")[row]
+        with h5py.File(run.path, "r") as f:
+            edges = f["layers/act/hist"].attrs["edges"]
+        std = _file(run, "layers/act/std")[row]
+        assert ", ".join(f"{v:.3g}" for v in std) in fig.axes[k].get_title()
+        for j in range(hist.shape[0]):
+            _, y = drawn(fig, f"density L{j + 1}", panel=k)
+            np.testing.assert_allclose(y, _density(hist[j], edges))
+
+
+def _reference_init_gradients(run, q: str) -> list[np.ndarray]:
+    """Per layer, every value of ``q`` ("bgrad": dC/ds per example, "wgrad": dC/dW per example)
+    of the run's initial net on its probe examples, from the slow NumPy reference."""
+    from reference import ref_probe_values
+
+    with h5py.File(run.path, "r") as f:
+        n = len(run.sizes) - 1
+        W = [f[f"weights/init/W{i}"][()].astype(np.float64) for i in range(n)]
+        b = [f[f"weights/init/b{i}"][()].astype(np.float64) for i in range(n)]
+        x = f["probe/x"][()].astype(np.float64) / 255.0
+        y = f["probe/y"][()]
+    _, bgrads, wgrads, _ = ref_probe_values(W, b, series.config(run)["activation"], x, y, "nll")
+    return [g.ravel() for g in (bgrads if q == "bgrad" else wgrads)]
+
+
+@pytest.mark.parametrize("name, q", [("fig07_bgrad_hist_init", "bgrad"),
+                                     ("fig08_wgrad_hist_init", "wgrad")])
+def test_init_gradient_figures_draw_the_initial_nets_gradients(paper_runs, name, q):
+    p = _planned(paper_runs, name)
+    fig = p.make()
+    for k, run in enumerate(p.runs):
+        values = _reference_init_gradients(run, q)
+        title = fig.axes[k].get_title()
+        assert ", ".join(f"{v.std():.3g}" for v in values) in title, title
+        for j, v in enumerate(values):
+            x, y = drawn(fig, f"density L{j + 1}", panel=k)
+            half = 0.5 * (x[1] - x[0])
+            edges = np.r_[x - half, x[-1] + half]
+            ref = np.histogram(v, edges)[0] / v.size
+            # float32 product against float64 reference: a value on a bin edge may flip
+            np.testing.assert_allclose(y * np.diff(edges), ref, atol=2.5 / v.size)
+
+
+def test_fig9_draws_each_runs_weight_gradient_std_on_its_own_scale(paper_runs):
+    p = _planned(paper_runs, "fig09_wgrad_std")
+    assert [series.config(r)["init"] for r in p.runs] == ["standard", "normalized"]
+    fig = p.make()
+    assert "each panel has its own y scale" in fig.get_suptitle()
+    for k, run in enumerate(p.runs):
+        steps = _file(run, "layers/step")
+        std = _file(run, "layers/wgrad/std")
+        for j in range(std.shape[1]):
+            x, y = drawn(fig, f"+std L{j + 1}", panel=k)
+            np.testing.assert_array_equal(x, steps)
+            np.testing.assert_allclose(y, std[:, j])
+            _, y = drawn(fig, f"-std L{j + 1}", panel=k)
+            np.testing.assert_allclose(y, -std[:, j])
+        lo, hi = fig.axes[k].get_ylim()
+        assert std.max() <= hi <= 1.5 * std.max() and lo == -hi  # the panel's own range
+        ratio = std[-1, 0] / std[-1, -1]
+        assert f"Layer 1 / Layer 5 after {int(steps[-1]):,} updates: {ratio:.2g}" in \
+            fig.axes[k].get_title()
+
+
+def test_fig11_draws_test_error_in_percent_against_examples_seen(paper_runs):
+    p = _planned(paper_runs, "fig11_test_error")
+    assert all(series.data_kind(r) == "shapeset" for r in p.runs) and len(p.runs) == 4
+    fig = p.make()
+    for run, label in zip(p.runs, series.unique_labels(p.runs, with_depth=True), strict=True):
+        err = _file(run, "log/test_error")
+        ok = np.isfinite(err)
+        x, y = drawn(fig, f"error {label}")
+        np.testing.assert_array_equal(x, _file(run, "log/examples_seen")[ok])
+        np.testing.assert_allclose(y, 100 * err[ok])
+    _, base = drawn(fig, "majority")
+    np.testing.assert_allclose(base, 100 * 5 / 6)  # online Shapeset: 3 classes at 1/6 each
+
+
+def test_jacobian_figure_draws_the_first_measurement_and_the_mean_over_training(paper_runs):
+    p = _planned(paper_runs, "jacobian_sv")
+    assert len(p.runs) == len(paper_runs)
+    fig = p.make()
+    for run, label in zip(p.runs, series.unique_labels(p.runs), strict=True):
+        sv = _file(run, "layers/jacobian/sv_mean")
+        steps = _file(run, "layers/jacobian/step")
+        x, y = drawn(fig, f"first {label}")
+        np.testing.assert_array_equal(x, np.arange(1, sv.shape[1] + 1))
+        np.testing.assert_allclose(y, sv[0])
+        x, y = drawn(fig, f"over time {label}")
+        np.testing.assert_array_equal(x, steps)
+        np.testing.assert_allclose(y, sv.mean(axis=1))
+    _, y = drawn(fig, "paper normalized")
+    np.testing.assert_allclose(y, 0.8)
+
+
+def test_table1_figure_puts_each_final_test_error_in_its_cell(paper_runs):
+    fig = _planned(paper_runs, "table1").make()
+    cells = {(r, c): cell.get_text().get_text()
+             for (r, c), cell in fig.axes[0].tables[0].get_celld().items()}
+    header = [cells[(0, c)].split("\n")[0] for c in range(4)]
+    assert header == ["", "Shapeset-3x2", "MNIST", "CIFAR-10"]
+    rows = {cells[(r, 0)]: r for r in range(1, 6)}
+    for run in paper_runs:
+        err = _file(run, "log/test_error")
+        col = 1 + ["shapeset", "mnist"].index(series.data_kind(run))
+        text = cells[(rows[series.run_label(run)], col)]
+        assert text.startswith(f"{100 * err[np.isfinite(err)][-1]:.2f} / "), text
+
+
+# ------------------------------------------------------------------ time axes ----
+
+def test_early_probes_spread_out_on_the_time_axis(paper_runs):
+    """The default schedule probes at 0, 10, 20, 50, ... then every 20k updates: on a linear
+    axis the first six of nine probes would share 2 % of its width."""
+    fig = _planned(paper_runs, "fig03_tanh_activations").make()
+    ax = fig.axes[0]
+    steps = _file(paper_runs[0], "layers/step")
+    px = ax.transData.transform(np.c_[steps, np.zeros(len(steps))])[:, 0]
+    width = ax.bbox.width
+    assert np.diff(px).min() > 0.03 * width  # every probe stands apart
+    assert "log scale" in ax.get_xlabel() and "20k updates" in ax.get_xlabel()
+
+
+def test_evenly_spaced_probes_keep_a_linear_time_axis():
+    steps = np.arange(0, 20_001, 1000)
+    mean = np.tile(np.linspace(0.5, 0.1, 3), (len(steps), 1))
+    fig = figures.fig_mean_std(steps, mean, 0.1 * mean, title="t")
+    assert fig.axes[0].get_xscale() == "linear"
+    assert "log scale" not in fig.axes[0].get_xlabel()
+
+
 # ------------------------------------------------------ which runs each figure names ----
 
 def test_every_figure_names_the_qualifying_runs_it_does_not_draw(paper_runs, tmp_path):
@@ -192,3 +411,12 @@ def test_figure_table_names_every_figure_once():
     names = [s.name for s in figures.FIGURES]
     assert sorted(names) == sorted(ALL) and len(set(names)) == len(names)
     assert all(s.draw in figures.DRAW for s in figures.FIGURES)
+
+
+def test_learning_rates_are_written_one_way_in_every_source_note(tmp_path):
+    r = read_run(make_run(tmp_path / "big.h5", lr=1e6, layers=False))
+    assert "lr 1e+06 " in series.source_note([r])
+    from glorotcli.report import terminal
+
+    tab = terminal.summary_table([r])
+    assert "lr 1e+06" in str(tab.columns[1]._cells[0])
