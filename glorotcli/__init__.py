@@ -3,6 +3,17 @@ feedforward neural networks*, from data to figures."""
 
 __version__ = "0.1.0"
 
+from glorotcli.api import (  # noqa: E402  (the API modules import __version__ lazily)
+    SHAPESET_SPLITS,
+    generate_shapeset,
+    import_cifar10,
+    import_mnist,
+    open_run,
+    resume,
+    train,
+    write_figures,
+)
+
 
 def prepare_environment() -> dict:
     """Check the environment and set glorot's OpenMP wait policy (what the ``glorot`` command
@@ -11,3 +22,7 @@ def prepare_environment() -> dict:
     from glorotcli.environment import prepare
 
     return prepare(warn=lambda message: print(f"glorot: warning: {message}"))
+
+
+__all__ = ["SHAPESET_SPLITS", "__version__", "generate_shapeset", "import_cifar10", "import_mnist",
+           "open_run", "prepare_environment", "resume", "train", "write_figures"]

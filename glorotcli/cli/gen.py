@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from glorotcli.api import SHAPESET_SPLITS
 from glorotcli.cli.ui import print_path, progress_bar
 
 app = typer.Typer()
@@ -21,17 +23,27 @@ app.add_typer(gen_app, name="gen-data", help="Make a synthetic data set file (Sh
 
 @gen_app.command("shapeset")
 def shapeset(
-    output: Path = typer.Option(..., "-o", "--output", help="Dataset file to write (HDF5).",
-                                dir_okay=False),
-    train: int = typer.Option(100_000, "--train", help="Training examples (at least 1)."),
-    valid: int = typer.Option(10_000, "--valid", help="Validation examples (0 leaves it out)."),
-    test: int = typer.Option(10_000, "--test", help="Test examples (0 leaves it out)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed; each split gets its own stream "
-                             "derived from it, so --train never changes valid/test."),
-    threads: int | None = typer.Option(None, "--threads", help="Threads to generate with (default: "
-                                "all cores); the bytes written do not depend on it.",
-                                show_default=False),
-    force: bool = typer.Option(False, "--force", help="Overwrite OUTPUT if it exists."),
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", metavar="FILE", dir_okay=False,
+        help="Dataset file to write (HDF5).")],
+    train: Annotated[int, typer.Option(
+        "--train", metavar="N", min=1,
+        help="Training examples.")] = SHAPESET_SPLITS["train"],
+    valid: Annotated[int, typer.Option(
+        "--valid", metavar="N", min=0,
+        help="Validation examples (0 leaves it out).")] = SHAPESET_SPLITS["valid"],
+    test: Annotated[int, typer.Option(
+        "--test", metavar="N", min=0,
+        help="Test examples (0 leaves it out).")] = SHAPESET_SPLITS["test"],
+    seed: Annotated[int, typer.Option(
+        "--seed", metavar="N", min=0,
+        help="Random seed; each split gets its own stream derived from it, so --train never "
+             "changes valid/test.")] = 0,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", metavar="N", min=1, show_default="all cores",
+        help="Threads to generate with; the bytes written do not depend on it.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite OUTPUT if it exists.")] = False,
 ) -> None:
     """Generate Shapeset-3x2: 32x32 grey images of one or two shapes, 9 classes.
 
@@ -40,20 +52,9 @@ def shapeset(
 
     Example:  glorot gen-data shapeset -o shapeset.h5 --train 100000 --seed 1
     """
-    from glorotcli.data import shapeset as S
-    from glorotcli.data.store import write_dataset
-    from glorotcli.errors import GlorotError
-    from glorotcli.fileio import check_output_path
+    from glorotcli.api import generate_shapeset
 
-    S.check_split_sizes(train, valid, test)
-    if seed < 0:
-        raise GlorotError(f"--seed must be a non-negative integer, got {seed}")
-    if threads is not None and threads < 1:
-        raise GlorotError(f"--threads must be at least 1, got {threads}")
-    check_output_path(output, force)  # fail now, not after generating
     with progress_bar() as progress:
-        splits = S.make_splits(train, valid, test, seed, threads=threads, progress=progress)
-    path = write_dataset(output, kind="shapeset", image_shape=(S.SIZE, S.SIZE, 1),
-                         class_names=S.CLASS_NAMES, splits=splits,
-                         params=S.dataset_params(train, valid, test, seed), force=force)
+        path = generate_shapeset(output, train=train, valid=valid, test=test, seed=seed,
+                                 threads=threads, force=force, progress=progress)
     print_path(path)
