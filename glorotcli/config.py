@@ -19,7 +19,8 @@ COSTS = ("nll", "quadratic")
 DTYPES = ("float32", "float64")
 INPUT_SCALES = ("0,1", "-1,1")
 UPDATES_PER_EPOCH_ONLINE = 20_000
-"""The paper's "epoch" on infinite Shapeset: 20k minibatch updates (paper.md A3)."""
+"""The paper's "epoch" on infinite Shapeset: 20k minibatch updates (the unit of the
+x axes of the paper's Figs. 2-4 and 9-10; see docs/training.md)."""
 PAPER_UPDATES = 2_500_000
 """Length of the paper's training curves (Figs. 11-12 run to 2.5e7 examples in minibatches of
 10), the budget Table 1 is compared at."""

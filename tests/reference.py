@@ -338,7 +338,7 @@ def cifar_bytes(labels, images_hwc) -> bytes:
 
 
 # ---------------------------------------------------------------- report: Fig. 5 cost surface ----
-# The scalar chain x -> tanh(W1 x) -> sigmoid(W2 h) of glorotcli/report/surface.py (A15), one
+# The scalar chain x -> tanh(W1 x) -> sigmoid(W2 h) of glorotcli/report/surface.py, one
 # grid point and one pair at a time.
 
 def ref_surface_costs(w1, w2, x, t):

@@ -1,5 +1,5 @@
 """The paper's instruments (glorotcli/stats/probes.py) against the slow twins in reference.py,
-plus checks that they measure the paper's effects at initialization (C5-C7, C9)."""
+plus checks that they measure the paper's effects at initialization (§4.2.1-4.2.2, Figs. 6-8)."""
 
 from __future__ import annotations
 
@@ -347,7 +347,7 @@ def at_init():
 
 @pytest.mark.slow  # fast with the JIT; minutes under NUMBA_DISABLE_JIT
 def test_standard_init_shrinks_activations_going_up_normalized_keeps_them(at_init):
-    # C5 (Fig. 6). With inputs in [0, 1] the first layer has std ~0.45 under the normalized
+    # Fig. 6: With inputs in [0, 1] the first layer has std ~0.45 under the normalized
     # init, where tanh compresses a little: measured ratios 0.87-0.92, not quite 1.
     up = {k: v[2].stats["act"]["std"][1:] / v[2].stats["act"]["std"][:-1]
           for k, v in at_init.items()}
@@ -357,7 +357,7 @@ def test_standard_init_shrinks_activations_going_up_normalized_keeps_them(at_ini
 
 @pytest.mark.slow  # fast with the JIT; minutes under NUMBA_DISABLE_JIT
 def test_standard_init_shrinks_backpropagated_gradients_going_down(at_init):
-    # C6 (Fig. 7): the reverse direction.
+    # Fig. 7: the reverse direction.
     down = {k: v[2].stats["bgrad"]["std"][:-1] / v[2].stats["bgrad"]["std"][1:]
             for k, v in at_init.items()}
     assert np.all((down["standard"] > 0.5) & (down["standard"] < 0.65)), down
@@ -366,7 +366,7 @@ def test_standard_init_shrinks_backpropagated_gradients_going_down(at_init):
 
 @pytest.mark.slow  # fast with the JIT; minutes under NUMBA_DISABLE_JIT
 def test_weight_gradient_std_is_about_equal_across_layers(at_init):
-    # C7 (Fig. 8, eq. 14): within 25 % under both inits; per-example sizes like the paper's
+    # Fig. 8, eq. 14: within 25 % under both inits; per-example sizes like the paper's
     # (std ~0.0015 standard, ~0.01 normalized): the normalized ones are several times larger.
     w = {k: v[2].stats["wgrad"]["std"] for k, v in at_init.items()}
     for std in w.values():
@@ -377,7 +377,7 @@ def test_weight_gradient_std_is_about_equal_across_layers(at_init):
 
 @pytest.mark.slow  # fast with the JIT; minutes under NUMBA_DISABLE_JIT
 def test_mean_jacobian_singular_value_at_init_is_half_standard_and_08_normalized(at_init):
-    # C9 (§4.2.2): ≈ 0.5 standard vs ≈ 0.8 normalized, within 0.1 (two probes suffice: the
+    # §4.2.2: ≈ 0.5 standard vs ≈ 0.8 normalized, within 0.1 (two probes suffice: the
     # spread between examples is small at init).
     for init, target in (("standard", 0.5), ("normalized", 0.8)):
         net, x, _ = at_init[init]

@@ -1,4 +1,4 @@
-"""Figure 5 (`glorot surface`): cross-entropy versus quadratic cost over two weights (A15, C16)."""
+"""Figure 5 (`glorot surface`): cross-entropy versus quadratic cost over two weights (§4.1)."""
 
 from __future__ import annotations
 

@@ -166,7 +166,7 @@ def _follow(paths: list[Path], interval: float, width: int) -> None:
 SURFACE_HELP = (
     "Figure 5: cross-entropy versus quadratic cost over two weights of a tiny tanh net.\n\n"
     "The net is the scalar chain x -> tanh(W1 x) -> sigmoid(W2 h) with zero biases (our "
-    "reading of the paper, A15), on a few seeded pairs (x ~ N(0, 1), t in {0, 1}); each cost is "
+    "reading of the paper), on a few seeded pairs (x ~ N(0, 1), t in {0, 1}); each cost is "
     "averaged over the pairs on a grid of (W1, W2). Writes the figure (and the grid values with "
     "--values), prints the written paths, and the share of the grid where each cost is a "
     "plateau (gradient norm below --flat) on stderr, or everything as JSON with --json.\n\n"

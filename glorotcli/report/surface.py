@@ -1,12 +1,13 @@
 """Figure 5: the training cost as a function of two weights, cross-entropy versus quadratic.
 
 The paper gives only "two layers, tanh units, a random input and target" (paper.md Fig. 5). Our
-choice (A15): the scalar chain ``x -> h = tanh(W1 x) -> p = sigmoid(W2 h)`` with zero biases, on
+choice: the scalar chain ``x -> h = tanh(W1 x) -> p = sigmoid(W2 h)`` with zero biases, on
 a few seeded pairs with ``x ~ N(0, 1)`` and ``t`` in {0, 1}; the cost is the mean over the pairs
 of the cross-entropy ``-t log p - (1 - t) log(1 - p)`` or of the quadratic cost ``(p - t)^2``,
 evaluated on a square grid of (W1, W2), 41 x 41 on [-4, 4]^2 by default.
 
-The plateau measure (C16) is the share of grid points where the gradient norm
+The plateau measure (for the paper's §4.1 claim that the cross-entropy has fewer plateaus) is
+the share of grid points where the gradient norm
 ``|dC/d(W1, W2)|`` is below ``flat`` (default 0.01): there SGD barely moves. Gradients are
 computed in closed form (chain rule), not by finite differences on the grid.
 """
@@ -57,7 +58,7 @@ class Surface:
     def summary(self) -> dict:
         """JSON-ready numbers: settings, ranges and plateau shares."""
         return {
-            "network": "x -> tanh(W1 x) -> sigmoid(W2 h), zero biases (A15)",
+            "network": "x -> tanh(W1 x) -> sigmoid(W2 h), zero biases",
             "seed": self.seed,
             "pairs": [{"x": float(a), "t": int(b)} for a, b in zip(self.x, self.t, strict=True)],
             "grid": int(len(self.w1)),

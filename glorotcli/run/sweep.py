@@ -15,7 +15,7 @@ Everything a sweep knows is in its run files, so it can be stopped and restarted
 
 Selection (per network: every setting but the rate): among the candidates that finished, the
 lowest *best* validation error over the run wins (the test error reported is the one measured
-at that same evaluation: Table 1's "test error at the best validation step", paper.md A12);
+at that same evaluation: Table 1's "test error at the best validation step", our reading);
 ties go to the lower final validation error, then to the smaller rate. Candidates that diverged
 or have not finished are listed with their status and never selected.
 """

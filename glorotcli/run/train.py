@@ -6,8 +6,8 @@ The loop never prints; it reports through the ``progress(task, done, total, **in
 Randomness. ``SeedSequence(config.seed).spawn(5)`` gives five independent streams, in this order:
 ``init`` (initial weights), ``order`` (the order of training examples, data-file runs),
 ``online`` (the online Shapeset training stream), ``valid`` and ``test`` (the fixed online
-validation and test sets, A5). Each is used for one thing only, so adding a stream or changing
-one setting never shifts another.
+validation and test sets, our choice). Each is used for one thing only, so adding a stream or
+changing one setting never shifts another.
 
 The training examples form one endless stream and minibatch k is positions [k*B, (k+1)*B) of it:
 
@@ -210,7 +210,7 @@ def schedule_steps(spec: str, total: int, *, jacobian: bool = False,
     """Sorted update counts (0..total) at which a measurement is taken.
 
     ``"default"`` for probes: step 0; 10, 20, 50, 100, 200, 500, ... below 20,000 (log-spaced
-    through the paper's first "epoch", A9); then every 20,000 updates; and the last step.
+    through the paper's first "epoch"); then every 20,000 updates; and the last step.
     ``"default"`` for the Jacobian (about 12 s at full size): step 0 (the paper's measurement,
     §4.2.2) and 200,000 x 10^k updates (epochs 10, 100, ...).
     ``"N"``: step 0 and every N updates (and, for probes, the last step). ``"none"``: never.

@@ -21,7 +21,8 @@ def jacobian_singular_values(net: MLP, x: np.ndarray, n_examples: int = 20, *,
                              threads: int | None = None
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Singular values of J^j = dz^{j+1}/dz^j = diag(f'(s^j)) (W^j)^T between consecutive hidden
-    layers (§4.2.2, A11), on the first ``n_examples`` rows of ``x``.
+    layers (§4.2.2; the protocol is ours, docs/training.md), on the first ``n_examples`` rows
+    of ``x``.
 
     Returns (sv_mean (L-1,), sv_std (L-1,), sv (L-1, K)): per layer pair, the mean and std of
     all singular values (pooled over examples and ranks) and the singular values sorted

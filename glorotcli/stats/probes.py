@@ -1,6 +1,8 @@
-"""The paper's instruments: per-layer statistics on the fixed probe set (§3, §4.2.2; A7-A11).
+"""The paper's instruments: per-layer statistics on the fixed probe set (paper §3 and
+§4.2; the choices the paper leaves open are ours, documented in docs/training.md).
 
-``measure(net, x, y, ...)`` runs the net on the probe examples (300 in a run, A6) and returns,
+``measure(net, x, y, ...)`` runs the net on the probe examples (300 in a run: the first 300
+of the test split, our choice) and returns,
 for every hidden layer, statistics of three quantities pooled over examples and units.
 ``glorotcli.stats.jacobian`` measures the layer-to-layer Jacobians on the same probes.
 Neither touches the net's parameters or any random-number generator.
@@ -20,14 +22,14 @@ bgrad
     The back-propagated gradient dC/ds^j (the gradient on the layer's pre-activations, equal to
     the gradient on its biases; Fig. 7), **per example**: C is the cost of each probe example on
     its own (for NLL, dC/ds^out = p - onehot(y)), *not* the mean over the probe set, so the sizes
-    do not depend on the probe-set size and match the per-example scale of Figs. 7-8 (A10).
+    do not depend on the probe-set size and match the per-example scale of Figs. 7-8 (our reading).
     Pooled over examples and units (E x n_j values).
 wgrad
     The weight gradient dC/dW of the matrix feeding hidden layer j (W^{j-1}, n_{j-1} x n_j),
     **per example**: dC_e/dW_{lk} = z_{e,l} * dC_e/ds_{e,k} (eq. 3), pooled over the E probe
-    examples and all n_{j-1} x n_j entries (A10). This is what Figs. 8 and 9 plot: the paper's
-    sizes (std ≈ 0.0015 standard / ≈ 0.01 normalized at init, 0.003-0.05 during training) are
-    per-example sizes; the mean gradient over 300 examples is several times smaller.
+    examples and all n_{j-1} x n_j entries (our reading). This is what Figs. 8 and 9 plot:
+    the paper's sizes (std ≈ 0.0015 standard / ≈ 0.01 normalized at init, 0.003-0.05 during
+    training) are per-example sizes; the mean gradient over 300 examples is several times smaller.
     E x n_{j-1} x n_j values (300 M per 1000x1000 layer) are too many to pool, so:
 
     * ``mean`` and ``std`` are exact over all of them, from closed forms:
@@ -102,7 +104,7 @@ _GRAD_LIMITS = {
 
 def default_edges(activation: str, n_bins: int = 200, *,
                   init: str | None = None) -> dict[str, np.ndarray]:
-    """Fixed histogram edges per quantity for a whole run (A7), ``n_bins`` linear bins each.
+    """Fixed histogram edges per quantity for a whole run (our choice), ``n_bins`` linear bins each.
 
     act:   the activation's range: [-1, 1] for tanh and softsign, [0, 1] for sigmoid; [0, 4]
            for relu (unbounded: larger values fall off the scale and are counted in no bin).
