@@ -398,6 +398,46 @@ def test_ctrl_c_checkpoints_every_running_run_and_the_same_command_finishes(tmp_
     assert all(r["status"] == "finished" and r["steps"] == 20000 for r in runs.values())
 
 
+@pytest.mark.slow
+def test_a_sweep_killed_outright_stops_its_workers_and_the_same_command_finishes(
+        tmp_path, data_file):
+    folder = tmp_path / "sw"
+    cmd = [sys.executable, "-m", "glorotcli", "sweep", "--data", str(data_file), "-a", "tanh",
+           "--lr", "0.05", "--lr", "0.02", "--depth", "2", "--width", "32", "--steps",
+           "20000", "--eval-every", "5000", "--jacobian-every", "none", "--probe-every",
+           "none", "-o", str(folder), "--jobs", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    files = [folder / f"tiny-tanh-normalized-d2-w32-lr{lr}.h5" for lr in ("0.05", "0.02")]
+    try:
+        _wait_for(lambda: all(_writer_pid(p) for p in files))
+        workers = [_writer_pid(p) for p in files]
+        proc.kill()  # SIGKILL: no handler runs in the sweep itself
+        proc.communicate(timeout=60)
+        _wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=60)
+    finally:
+        proc.kill()
+    for p in files:  # each worker checkpointed on its SIGTERM and marked the file
+        with h5py.File(p, "r") as f:
+            assert f["status"][()].decode().strip("\x00") == "interrupted"
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "2 resume" in done.stderr
+    runs = sweep.read_summary(folder)["runs"]
+    assert all(r["status"] == "finished" and r["steps"] == 20000 for r in runs.values())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by init) counts as gone
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 # ---------------------------------------------------------------------- Dask ----
 
 def test_dask_on_a_local_cluster_gives_the_same_run_files_as_the_local_pool(tmp_path,

@@ -9,7 +9,8 @@ threading layer must not be forked) and workers in their own process group, so a
 terminal reaches only the sweep, which forwards exactly one SIGINT to each worker: each run
 checkpoints and stops, resumable. A worker killed outright breaks the pool (Python stops the
 other workers, which checkpoint on SIGTERM); the sweep starts a new pool and resubmits every
-unfinished run, which resumes from its checkpoint.
+unfinished run, which resumes from its checkpoint. A sweep killed outright takes its workers
+with it (each gets SIGTERM, checkpoints and stops): running the same command again resumes.
 
 Dask. ``distributed.Client(address)``; the scheduler reschedules a lost worker's task on
 another worker, where it resumes from the shared folder (``take_over``: the writer recorded in
@@ -23,6 +24,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import signal
+import sys
 import uuid
 
 from glorotcli.errors import GlorotError
@@ -31,9 +33,20 @@ from glorotcli.run.sweep import Job, run_job
 DASK_EXTRA = "pip install 'glorot[dask]'"
 
 
-def _worker_init() -> None:
-    """Runs first in every pool worker: its own process group (see the module docstring)."""
+def _worker_init(sweep_pid: int) -> None:
+    """Runs first in every pool worker: its own process group (see the module docstring), and a
+    SIGTERM when the sweep process dies, however it dies (``kill -9`` included), so the run
+    checkpoints and stops, resumable by running the same sweep again, instead of going on as an
+    orphan that holds its run file (Linux's ``PR_SET_PDEATHSIG``; elsewhere the run goes on to
+    its end and a later sweep finds it finished)."""
     os.setpgrp()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != sweep_pid:  # the sweep died before the call above
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 class LocalExecutor:
@@ -50,7 +63,7 @@ class LocalExecutor:
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_init)
+                initializer=_worker_init, initargs=(os.getpid(),))
         return self._pool
 
     def submit(self, job: Job) -> None:
