@@ -420,3 +420,24 @@ def test_learning_rates_are_written_one_way_in_every_source_note(tmp_path):
 
     tab = terminal.summary_table([r])
     assert "lr 1e+06" in str(tab.columns[1]._cells[0])
+
+
+def test_runs_on_different_data_get_one_majority_line_each(tmp_path):
+    from glorotcli.data.store import write_dataset
+
+    def data(path, train, test):
+        def split(y):
+            return np.zeros((len(y), 4), np.uint8), np.asarray(y, np.uint8)
+        return write_dataset(path, kind="mnist", image_shape=(2, 2, 1),
+                             class_names=["a", "b", "c"],
+                             splits={"train": split(train), "test": split(test)})
+
+    d1 = data(tmp_path / "d1.h5", [0, 0, 1], [0, 1, 1, 2])  # answers 0: 75 % wrong
+    d2 = data(tmp_path / "d2.h5", [2, 2, 1], [0, 1, 2, 2])  # answers 2: 50 % wrong
+    runs = [read_run(make_run(tmp_path / f"r{k}.h5", kind="mnist", data_path=str(d),
+                              layers=False, seed=k)) for k, d in enumerate((d1, d2))]
+    fig = _planned(runs, "fig12_test_error").make()
+    np.testing.assert_allclose(drawn(fig, "majority d1.h5")[1], 75.0)
+    np.testing.assert_allclose(drawn(fig, "majority d2.h5")[1], 50.0)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(t.startswith("majority class, d1.h5 (75.0%") for t in labels), labels

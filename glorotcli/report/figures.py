@@ -353,19 +353,29 @@ def _run_colour(k: int, n: int):
     return f"C{k}" if n <= 10 else colormaps["tab20"](k % 20)
 
 
+Baselines = float | Sequence[tuple[str, float]] | None
+"""A panel's majority-class error(s) in %: one value, or (which data, value) pairs when runs
+on different data share the panel, or None."""
+
+
 def fig_test_error(panels: Sequence[tuple[str, Sequence[Curve]]], *, title: str,
-                   source: str = "", baselines: Sequence[float | None] | None = None,
+                   source: str = "", baselines: Sequence[Baselines] | None = None,
                    zoom: bool = False) -> Figure:
     """Figs. 11 and 12: test error (%) against examples seen, one curve per run, legend ordered
     from the highest final error to the lowest (as in the paper); panels side by side.
-    ``baselines`` (one per panel, %) draws the majority-class error as a dashed line. With
-    ``zoom`` the y axis shows the last 80 % of training (as Fig. 12 does) and says so."""
+    ``baselines`` (one entry per panel, ``Baselines``) draws each majority-class error as a
+    dashed line (gid "majority", or "majority WHICH" for several). With ``zoom`` the y axis
+    shows the last 80 % of training (as Fig. 12 does) and says so."""
     fig, axes = _new((8.0 if len(panels) == 1 else 11.0, 5.0), ncols=len(panels))
     baselines = list(baselines) if baselines is not None else [None] * len(panels)
-    for ax, (name, curves), base in zip(axes, panels, baselines, strict=True):
-        if base is not None:
-            ax.axhline(base, ls="--", color="0.5", lw=1, label=f"majority class ({base:.1f}%)",
-                       gid="majority")
+    for ax, (name, curves), bases in zip(axes, panels, baselines, strict=True):
+        bases = ([] if bases is None else [("", float(bases))] if np.isscalar(bases)
+                 else list(bases))
+        lines = []
+        for k, (which, v) in enumerate(bases):
+            lines.append(ax.axhline(v, ls=("--", ":", "-.")[k % 3], color="0.5", lw=1,
+                                    gid="majority" if len(bases) == 1 else f"majority {which}"))
+        base = max((v for _, v in bases), default=None)
         # Zoom on the curves that learned: one stuck at chance would stretch the axis to 100 %.
         at_chance = {id(c) for c in curves if zoom and base is not None and len(c.y)
                      and c.y[-1] >= 0.95 * base and any(d.y[-1] < 0.95 * base for d in curves)}
@@ -385,15 +395,16 @@ def fig_test_error(panels: Sequence[tuple[str, Sequence[Curve]]], *, title: str,
                 pad = 0.15 * max(top - bottom, 0.1)
                 ax.set_ylim(max(0.0, bottom - pad), top + pad)
                 ylabel += " (zoomed on the last 80% of training)"
-                if base is not None and not bottom - pad <= base <= top + pad:
-                    ax.lines[0].set_label(f"majority class ({base:.1f}%, off the zoomed "
-                                          f"axis)")
+        lo, hi = ax.get_ylim()
+        for line, (which, v) in zip(lines, bases, strict=True):
+            off = "" if lo <= v <= hi else ", off the zoomed axis"
+            line.set_label(f"majority class{', ' + which if which else ''} ({v:.1f}%{off})")
         ax.set_xlabel(f"# {paper.EXAMPLES_LABEL}")
         ax.set_ylabel(ylabel)
         ax.set_title(name, fontsize=10)
         ax.grid(alpha=0.3)
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0), useMathText=True)
-        ax.legend(fontsize=8, loc="upper right")
+        ax.legend(fontsize=8, loc="best")
     return _finish(fig, title, source)
 
 
@@ -853,16 +864,23 @@ def _draw_test_error(spec: FigureSpec, runs: Sequence[RunData], table1) -> Figur
     order += [k for k in groups if k not in order]
     panels = [(paper.DATASET_LABELS.get(k, k), groups[k]) for k in order]
     baselines, bases = [], []
-    for k in order:
-        b = {series.majority_baseline(r) for r in runs if series.data_kind(r) == k} - {None}
-        base = b.pop() if len(b) == 1 else None
-        baselines.append(None if base is None else base.error)
-        if base is not None:
-            bases.append(f"{paper.DATASET_LABELS.get(k, k)}: {base.basis}")
+    for k in order:  # one dashed line per distinct baseline, named by its data when several
+        found: dict[series.Baseline, list[str]] = {}
+        for r in runs:
+            b = series.majority_baseline(r) if series.data_kind(r) == k else None
+            if b is not None and series.data_source(r) not in found.setdefault(b, []):
+                found[b].append(series.data_source(r))
+        if len(found) == 1:
+            (b,) = found
+            baselines.append(b.error)
+            bases.append(f"{paper.DATASET_LABELS.get(k, k)}: {b.basis}")
+        else:
+            baselines.append([(" and ".join(w), b.error) for b, w in found.items()])
+            bases += [f"{' and '.join(w)}: {b.basis}" for b, w in found.items()]
     title = spec.title.format(data=" and ".join(paper.DATASET_LABELS.get(k, k) for k in order))
     source = series.source_note(runs)
     if bases:
-        source += "; dashed line, the majority class: " + "; ".join(bases)
+        source += "; dashed, the majority class: " + "; ".join(bases)
     return fig_test_error(panels, title=title, source=source, baselines=baselines,
                           zoom="shapeset" not in order)
 

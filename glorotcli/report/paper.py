@@ -30,7 +30,7 @@ DATASET_LABELS = {
 }
 
 TABLE1_DEPTH = 5
-"""Table 1's caption: 5 hidden layers for every entry (A13)."""
+"""Table 1's caption: 5 hidden layers for every entry."""
 
 TABLE1_ROWS = (("softsign", "standard"), ("softsign", "normalized"), ("tanh", "standard"),
                ("tanh", "normalized"), ("sigmoid", "standard"))
