@@ -24,6 +24,7 @@ from pathlib import Path
 
 from glorotcli.errors import GlorotError
 from glorotcli.progress import Progress
+from glorotcli.superblock import HDF5_SIGNATURE, describe_truncated
 
 
 def check_output_path(path: str | os.PathLike, force: bool) -> Path:
@@ -347,7 +348,8 @@ def glorot_file_format(path: str | os.PathLike) -> str:
                               "moment") from None
         if "truncated file" in str(exc):
             raise GlorotError(f"{path}: damaged file: it is shorter than HDF5 recorded "
-                              f"(truncated by a copy or a crash)") from None
+                              f"(truncated by a copy or a crash); "
+                              f"{describe_truncated(path)}") from None
         raise GlorotError(f"{path}: HDF5 file cannot be read ({exc})") from None
     with f:
         fmt = f.attrs.get("format")
@@ -358,9 +360,6 @@ def glorot_file_format(path: str | os.PathLike) -> str:
     if fmt not in ("glorot-dataset", "glorot-run", "glorot-surface"):
         raise GlorotError(f"{path}: not a glorot file (format is {str(fmt)!r})")
     return str(fmt)
-
-
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _has_hdf5_signature(path: Path) -> bool:

@@ -20,7 +20,7 @@ LADDER = {
     "nn": 2,
     "data": 1,
     "config": 0, "fileio": 0, "environment": 0,
-    "errors": -1, "progress": -1,
+    "errors": -1, "progress": -1, "superblock": -1,
 }
 """Rank of each package (or top-level module); higher ranks may import lower ones."""
 

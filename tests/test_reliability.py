@@ -576,3 +576,22 @@ def test_kill_9_at_random_moments_then_resume_ends_as_an_uninterrupted_run(tmp_p
     core.train(_config(data_file, 8000).replace(probe_every="20", log_every=10,
                                                 checkpoint_seconds=0.01), ref)
     _same_run(out, ref)
+
+
+def test_a_run_file_cut_short_says_which_steps_a_repaired_copy_still_reads(run_cli, tmp_path,
+                                                                           data_file):
+    run = tmp_path / "run.h5"
+    core.train(_config(data_file, 60), run)  # evaluations at 0, 30, 60
+    with h5py.File(run, "r") as f:
+        last = int(f["log/step"][-1])
+    raw = run.read_bytes()
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(raw[: len(raw) - 64])  # a crash while the last bytes were being written
+    code, _, err = run_cli("inspect", cut)
+    assert code == 2 and err.count("\n") == 1
+    assert f"the log to step {last}" in err and f"a checkpoint at step {last}" in err
+    assert cut.read_bytes() == raw[: len(raw) - 64]  # salvaged from a copy, never in place
+    head = tmp_path / "head.h5"
+    head.write_bytes(raw[:4096])
+    code, _, err = run_cli("report", head)
+    assert code == 2 and "nothing in it is readable" in err

@@ -239,7 +239,7 @@ def test_reader_sees_a_consistent_prefix_while_the_writer_appends(tmp_path):
 
 
 def test_superblock_checksum_matches_what_hdf5_wrote(tmp_path):
-    from glorotcli.stats.runlog.recovery import _lookup3
+    from glorotcli.superblock import lookup3 as _lookup3
 
     p = tmp_path / "run.h5"
     _writer(p).close()

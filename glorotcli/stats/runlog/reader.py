@@ -33,6 +33,7 @@ from glorotcli.stats.runlog.layout import (
     _writer_gone,
     active_checkpoint,
 )
+from glorotcli.superblock import describe_truncated
 
 
 def _checkpoint(f: h5py.File, n: int) -> Checkpoint:
@@ -140,7 +141,8 @@ def _open_read(path: Path, swmr: bool) -> h5py.File:
                               f"moment") from None
         if "truncated file" in str(exc):
             raise GlorotError(f"{path}: damaged run file: it is shorter than HDF5 recorded "
-                              f"(truncated by a copy or a crash)") from None
+                              f"(truncated by a copy or a crash); "
+                              f"{describe_truncated(path)}") from None
         raise GlorotError(f"{path}: not a readable HDF5 file ({_short(exc)})") from None
     return f
 

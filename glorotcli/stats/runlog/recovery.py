@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import socket
-import struct
 import time
 from pathlib import Path
 
@@ -14,11 +13,11 @@ import h5py
 
 from glorotcli.errors import GlorotError
 from glorotcli.fileio import (
-    HDF5_SIGNATURE,
     hdf5_locked,
     pid_alive,
 )
 from glorotcli.stats.runlog.layout import FORMAT, _bytes_str, _local_pid
+from glorotcli.superblock import clear_writer_flags
 
 
 def live_writer_pid(path: Path) -> int | None:
@@ -77,56 +76,6 @@ def _clear_dead_writer(path: Path, take_over: bool = False) -> None:
     if host == socket.gethostname() and int(pid) != os.getpid() and pid_alive(int(pid)):
         raise GlorotError(f"{path}: is still being written by process {pid}; stop it first "
                           f"(Ctrl-C checkpoints it)")
-    with open(path, "r+b") as fh:
-        head = fh.read(12)
-        if head[:8] != HDF5_SIGNATURE or head[8] not in (2, 3):
-            raise GlorotError(f"{path}: unexpected HDF5 superblock (version {head[8]}); run "
-                              f"`h5clear -s {path}` and resume again")
-        width = head[9]  # size of offsets
-        size = 12 + 4 * width  # signature .. root object header address
-        fh.seek(0)
-        block = bytearray(fh.read(size))
-        block[11] = 0  # file consistency flags
-        # a writer killed mid-flush may have written past the recorded end of file: raise it
-        # to the file's length (more would make HDF5 call the file truncated)
-        at = 12 + 2 * width
-        eoa = int.from_bytes(block[at:at + width], "little")
-        length = os.fstat(fh.fileno()).st_size
-        block[at:at + width] = max(eoa, length).to_bytes(width, "little")
-        fh.seek(0)
-        fh.write(bytes(block) + struct.pack("<I", _lookup3(bytes(block))))
-
-
-def _lookup3(data: bytes, initval: int = 0) -> int:
-    """Bob Jenkins' lookup3 hash (hashlittle), HDF5's metadata checksum."""
-    m = 0xFFFFFFFF
-
-    def rot(x: int, k: int) -> int:
-        return ((x << k) | (x >> (32 - k))) & m
-
-    n = len(data)
-    a = b = c = (0xDEADBEEF + n + initval) & m
-    i = 0
-    while n - i > 12:
-        x, y, z = struct.unpack_from("<III", data, i)
-        a, b, c = (a + x) & m, (b + y) & m, (c + z) & m
-        a = (a - c) & m; a ^= rot(c, 4); c = (c + b) & m  # noqa: E702
-        b = (b - a) & m; b ^= rot(a, 6); a = (a + c) & m  # noqa: E702
-        c = (c - b) & m; c ^= rot(b, 8); b = (b + a) & m  # noqa: E702
-        a = (a - c) & m; a ^= rot(c, 16); c = (c + b) & m  # noqa: E702
-        b = (b - a) & m; b ^= rot(a, 19); a = (a + c) & m  # noqa: E702
-        c = (c - b) & m; c ^= rot(b, 4); b = (b + a) & m  # noqa: E702
-        i += 12
-    rest = data[i:]
-    if not rest:
-        return c
-    x, y, z = struct.unpack("<III", rest + bytes(12 - len(rest)))
-    a, b, c = (a + x) & m, (b + y) & m, (c + z) & m
-    c ^= b; c = (c - rot(b, 14)) & m  # noqa: E702
-    a ^= c; a = (a - rot(c, 11)) & m  # noqa: E702
-    b ^= a; b = (b - rot(a, 25)) & m  # noqa: E702
-    c ^= b; c = (c - rot(b, 16)) & m  # noqa: E702
-    a ^= c; a = (a - rot(c, 4)) & m  # noqa: E702
-    b ^= a; b = (b - rot(a, 14)) & m  # noqa: E702
-    c ^= b; c = (c - rot(b, 24)) & m  # noqa: E702
-    return c
+    if not clear_writer_flags(path):
+        raise GlorotError(f"{path}: unexpected HDF5 superblock; run `h5clear -s {path}` and "
+                          f"resume again")
