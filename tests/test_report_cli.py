@@ -233,3 +233,13 @@ def test_closing_line_of_train_shows_no_zero_percent_shares():
         "measurements took 5 % of the time (evaluation 5 %)"
     assert _measurement_share(result(0.2, 50.0, 5.0)) == \
         "measurements took 55 % of the time (probes <1 %, Jacobians 50 %, evaluation 5 %)"
+
+
+def test_json_report_counts_time_in_updates(run_cli, two_runs):
+    code, out, _ = run_cli("report", two_runs[0], "--json")
+    assert code == 0
+    run = json.loads(out)["runs"][0]
+    assert "epochs" not in run and "epochs" not in run["jacobian"]
+    assert run["jacobian"]["steps"] == [0, 2000]
+    assert run["paper_budget_percent"] == pytest.approx(100 * 2000 / 2_500_000)
+    assert "most frequent" in run["majority_basis"]

@@ -107,8 +107,9 @@ def summary_table(runs: Sequence[RunData]) -> Table:
 
 
 def _signed(v: float) -> str:
-    """A value that may be negative (a mean, a percentile), aligned: " 0.521", "-0.521"."""
-    return f"{v: .3f}"
+    """A value that may be negative (a mean, a percentile), aligned: " 0.521", "-0.521"; no
+    "-0.000" for a value that rounds to zero."""
+    return f"{0.0 if abs(v) < 0.0005 else v: .3f}"
 
 
 def _unsigned(v: float) -> str:
@@ -328,7 +329,7 @@ def report_json(runs: Sequence[RunData]) -> dict:
         d["layers"] = series.layer_table(r)
         try:
             e, m, s = series.jacobian(r)
-            d["jacobian"] = {"epochs": e.tolist(), "sv_mean": m.tolist(), "sv_std": s.tolist()}
+            d["jacobian"] = {"steps": e.tolist(), "sv_mean": m.tolist(), "sv_std": s.tolist()}
         except Unavailable:
             d["jacobian"] = None
         try:
