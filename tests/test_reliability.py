@@ -260,6 +260,21 @@ def test_a_bad_thread_variable_is_a_one_line_warning_and_the_run_works(tmp_path,
     assert "Traceback" not in done.stderr
 
 
+def test_an_unwritable_numba_cache_is_a_one_line_warning_and_the_run_works(tmp_path,
+                                                                           data_file):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")  # unwritable even for root
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(blocker / "cache"))
+    done = subprocess.run([*GLOROT, "train", "--data", str(data_file), *SMALL, "--steps", "20",
+                           "-o", str(tmp_path / "r.h5")], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "warning" in line.lower()]
+    assert len(warnings) == 1 and f"NUMBA_CACHE_DIR={blocker / 'cache'} cannot be written" in \
+        warnings[0], done.stderr
+    assert "Traceback" not in done.stderr and (tmp_path / "r.h5").exists()
+
+
 def test_importing_glorot_leaves_the_environment_alone():
     code = ("import os; before = dict(os.environ); import glorotcli.run.train, "
             "glorotcli.stats.probes, glorotcli.run.sweep, glorotcli.cli.app; "
