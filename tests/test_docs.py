@@ -104,3 +104,56 @@ def test_help_shows_no_placeholder_after_flags_and_examples_fit_80_columns(path,
         example = paragraph.strip()
         if example.startswith("glorot ") and "\n" not in example:
             assert example in shown, f"`glorot {path}`: example wraps at 80 columns: {example}"
+
+
+# The labels "A1".."A26" and "C1".."C17" name entries of a document outside the repository (issue
+# 11); the docs cite the paper's sections, figures and equations, and docs/choices.md, instead.
+# A label stands alone: not inside a word, a hex number or a colour ("#C0C0C0", "0xA3"), and not
+# a paper size ("A4 paper").
+_CLAIM_LABEL = re.compile(r"(?<![#\w])[AC]\d{1,2}\b(?!\s+(?:paper|sheet|size|format)\b)")
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def _doc_texts():
+    """(path relative to the repository, text) of README.md and every text file under docs/."""
+    paths = [_REPO / "README.md", *sorted(p for p in (_REPO / "docs").rglob("*") if p.is_file())]
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:  # the figures
+            continue
+        yield path.relative_to(_REPO).as_posix(), text
+
+
+def test_docs_cite_the_paper_not_the_labels_of_a_document_outside_the_repository():
+    found = []
+    for name, text in _doc_texts():
+        for n, line in enumerate(text.splitlines(), 1):
+            found += [f"{name}:{n}: {m.group()}" for m in _CLAIM_LABEL.finditer(line)]
+            if "paper.md" in line:
+                found.append(f"{name}:{n}: paper.md")
+    assert not found, ("cite the paper's section, figure or equation, or an entry of "
+                       "docs/choices.md, instead of:\n" + "\n".join(found))
+
+
+def _anchors(text: str) -> set[str]:
+    """The anchors GitHub gives the headings of a markdown text (code blocks skipped)."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+            for h in re.findall(r"^#{1,6} +(.+?) *#*$", text, flags=re.M)}
+
+
+def test_links_into_and_out_of_choices_md_point_at_existing_headings():
+    docs = _REPO / "docs"
+    texts = dict(_doc_texts())
+    broken = []
+    for name, text in texts.items():
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", text):
+            source = _REPO / name
+            path = (source.parent / target).resolve() if target else source
+            if path != docs / "choices.md" and source != docs / "choices.md":
+                continue
+            rel = path.relative_to(_REPO).as_posix() if path.is_relative_to(_REPO) else str(path)
+            if rel not in texts or anchor not in _anchors(texts[rel]):
+                broken.append(f"{name}: ({target}#{anchor})")
+    assert not broken, "links to headings that do not exist:\n" + "\n".join(broken)
