@@ -24,7 +24,7 @@ from pathlib import Path
 
 from glorotcli.errors import GlorotError
 from glorotcli.progress import Progress
-from glorotcli.superblock import HDF5_SIGNATURE, describe_truncated
+from glorotcli.superblock import HDF5_SIGNATURE, describe_truncated, open_repaired_copy
 
 
 def check_output_path(path: str | os.PathLike, force: bool) -> Path:
@@ -312,8 +312,9 @@ def open_hdf5_read(path: str | os.PathLike):
     has (a run file that is growing, or whose writer was killed).
 
     Plain first, because only a plain open checks the file's length against what HDF5
-    recorded: a truncated file opened in SWMR mode makes HDF5 retry its reads for minutes.
-    Raises OSError from h5py.
+    recorded: a truncated file opened in SWMR mode makes HDF5 retry its reads for minutes. A
+    file left flagged "open for writing" by a writer killed outside SWMR mode, which HDF5
+    refuses in both modes, is read from a repaired copy. Raises OSError from h5py.
     """
     import h5py
 
@@ -323,7 +324,14 @@ def open_hdf5_read(path: str | os.PathLike):
         text = str(exc)
         if "already open for write" not in text and not hdf5_locked(exc):
             raise
-    return h5py.File(path, "r", libver="latest", swmr=True)
+    try:
+        return h5py.File(path, "r", libver="latest", swmr=True)
+    except OSError as exc:
+        if "not already open for SWMR writing" not in str(exc):
+            raise
+    # A writer outside SWMR mode (a resume reopening the file) was killed and left the file
+    # flagged "open for writing": read a repaired copy; the file itself stays as it is.
+    return open_repaired_copy(path)
 
 
 def glorot_file_format(path: str | os.PathLike) -> str:

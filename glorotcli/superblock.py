@@ -45,6 +45,24 @@ def clear_writer_flags(path: str | os.PathLike, *, end_of_file: str = "raise") -
     return True
 
 
+def open_repaired_copy(path: str | os.PathLike):
+    """Open, read-only, a repaired copy of ``path`` (writer flags cleared, end of file raised)
+    in the temporary folder; the copy's name is removed at once, so it disappears when the
+    returned ``h5py.File`` is closed. For a file a killed writer left flagged "open for
+    writing" outside SWMR mode, which HDF5 refuses to open at all. Raises OSError."""
+    import h5py
+
+    fd, name = tempfile.mkstemp(prefix="glorot-repaired-", suffix=".h5")
+    os.close(fd)
+    try:
+        shutil.copyfile(path, name)
+        if not clear_writer_flags(name):
+            raise OSError(f"{path}: unexpected HDF5 superblock")
+        return h5py.File(name, "r")
+    finally:
+        os.unlink(name)
+
+
 def readable_steps(path: str | os.PathLike) -> dict[str, int] | None:
     """For a truncated file: the last step still readable on each step axis of a glorot file
     (``{"log": 300, "layers": 100, "checkpoint": 300}``; groups with a ``step`` dataset, the

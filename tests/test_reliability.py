@@ -260,6 +260,38 @@ def test_a_bad_thread_variable_is_a_one_line_warning_and_the_run_works(tmp_path,
     assert "Traceback" not in done.stderr
 
 
+KILLED_OUTSIDE_SWMR = """
+import os, sys, h5py
+f = h5py.File(sys.argv[1], "r+", libver="latest")  # as --resume reopens a file, before SWMR
+f["status"][...] = b"running"
+f["writer"][...] = f"{os.uname().nodename}:{os.getpid()}".encode()
+f.flush()
+os._exit(9)  # killed: the superblock keeps its "open for writing" flag
+"""
+
+
+def test_a_writer_killed_outside_swmr_mode_leaves_a_file_that_reads_and_resumes(
+        run_cli, tmp_path, data_file):
+    run = tmp_path / "run.h5"
+    core.train(_config(data_file, 60), run)
+    subprocess.run([sys.executable, "-c", KILLED_OUTSIDE_SWMR, str(run)], check=False)
+    with pytest.raises(OSError, match="open for SWMR writing|already open for write"):
+        h5py.File(run, "r", libver="latest", swmr=True).close()  # what HDF5 alone says
+    before = run.read_bytes()
+    code, out, err = run_cli("inspect", run, "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["status"] == "interrupted" and info["writer_gone"] is True
+    assert run.read_bytes() == before  # read from a repaired copy, the file untouched
+    code, _, err = run_cli("train", "--resume", run, "--steps", "90")
+    assert code == 0, err
+    twin = tmp_path / "twin.h5"  # the same 60 steps extended to 90, never killed
+    core.train(_config(data_file, 60), twin)
+    code, _, err = run_cli("train", "--resume", twin, "--steps", "90")
+    assert code == 0, err
+    _same_run(run, twin)
+
+
 def test_an_unwritable_numba_cache_is_a_one_line_warning_and_the_run_works(tmp_path,
                                                                            data_file):
     blocker = tmp_path / "not-a-folder"

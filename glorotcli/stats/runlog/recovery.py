@@ -12,10 +12,7 @@ from pathlib import Path
 import h5py
 
 from glorotcli.errors import GlorotError
-from glorotcli.fileio import (
-    hdf5_locked,
-    pid_alive,
-)
+from glorotcli.fileio import hdf5_locked, open_hdf5_read, pid_alive
 from glorotcli.stats.runlog.layout import FORMAT, _bytes_str, _local_pid
 from glorotcli.superblock import clear_writer_flags
 
@@ -58,13 +55,10 @@ def _clear_dead_writer(path: Path, take_over: bool = False) -> None:
     ``/writer`` is gone.
 
     An HDF5 writer in SWMR mode drops its file lock, so the lock cannot tell a live writer from
-    a dead one; the ``host:pid`` in ``/writer`` can (on the same host). Why by hand: h5py has
-    no binding for HDF5's H5Fstart_swmr_write/H5Fformat_convert-style repair, and the
-    ``h5clear`` tool is not installed with h5py. The superblock (versions 2 and 3) is 12 bytes
-    of signature, version, sizes and flags, four addresses (base, extension, end of file, root
-    object header) and a lookup3 checksum; only the flags and the end-of-file address change.
+    a dead one; the ``host:pid`` in ``/writer`` can (on the same host). The repair itself, and
+    why it is done by hand, is in ``glorotcli.superblock``.
     """
-    with h5py.File(path, "r", libver="latest", swmr=True) as f:
+    with open_hdf5_read(path) as f:
         who = _bytes_str(f["writer"][()]) if "writer" in f else ""
     host, _, pid = who.rpartition(":")
     if not pid.isdigit():
