@@ -181,6 +181,13 @@ def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(tmp_path, data_fi
     assert train[0].split(" ", 1)[1].startswith("train: 0/60 (0 %)")
     assert train[-1].split(" ", 1)[1].startswith("train: 60/60 (100 %)")
     assert "\x1b[" not in done.stderr and "nan" not in train[0]
+    assert "steps/s" not in train[0] and "steps/s" in train[-1]  # no rate before a step
+    resumed = subprocess.run([sys.executable, "-m", "glorotcli", "train", "--resume",
+                              str(tmp_path / "r.h5"), "--steps", "90"], capture_output=True,
+                             text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    first = [line for line in resumed.stderr.splitlines() if " train: " in line][0]
+    assert first.split(" ", 1)[1].startswith("train: 60/90") and "steps/s" not in first
 
 
 @pytest.mark.parametrize("flag, value, used, key", [

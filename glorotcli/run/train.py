@@ -42,7 +42,7 @@ from glorotcli.data.pixels import scale_inputs
 from glorotcli.errors import GlorotError, RunFailed, WriteFailed
 from glorotcli.nn import mlp
 from glorotcli.nn.init import init_mlp
-from glorotcli.nn.threads import check_threads, max_threads, use_threads
+from glorotcli.nn.threads import check_threads, default_threads, max_threads, use_threads
 from glorotcli.progress import Progress, no_progress
 from glorotcli.stats.runlog import DiskFull, RunWriter, read_checkpoint, read_run
 
@@ -333,11 +333,11 @@ def _stop_requests() -> Iterator[_StopFlag]:
 
 @contextlib.contextmanager
 def _threads(n: int | None, blas: bool = False) -> Iterator[int]:
-    """Run the block on ``n`` threads (None: the current Numba setting, all cores by default;
+    """Run the block on ``n`` threads (None: the cores idle at the start, ``default_threads``;
     more than the cores available: all of them). BLAS gets 1 thread unless ``blas``: the SGD
     steps run in Numba (or, in the NumPy fallback, on small matrices where threaded BLAS only
     spins), while evaluation and probes multiply big matrices with BLAS."""
-    n = check_threads(n if n is None else min(n, max_threads()))
+    n = default_threads() if n is None else check_threads(min(n, max_threads()))
     with use_threads(n, blas=n if blas else 1):
         yield n
 
@@ -526,7 +526,9 @@ class _TrainingRun:
         self._last_report = now
         rate = (self.step - s_start) / max(now - t_start, 1e-9)
         loss = self.loss_sum / self.loss_n if self.loss_n else self.last_loss
-        info: dict = {"steps/s": round(rate, 1), "loss": loss}
+        # no rate before this process has made a step (a fresh start or a resume)
+        info: dict = {"steps/s": round(rate, 1)} if self.step > s_start else {}
+        info["loss"] = loss
         if math.isfinite(self.last_valid):
             info["valid"] = f"{100 * self.last_valid:.2f}%"
         self.progress("train", self.step, self.total, **info)
