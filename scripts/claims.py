@@ -1,4 +1,4 @@
-"""Check the paper's claims (docs/results.md, paper.md section 6) on a folder of run files.
+"""Check the paper's claims (docs/results.md; listed in docs/choices.md) on a folder of runs.
 
 Usage: python scripts/claims.py RUNS_DIR  (run files named as in scripts/reproduce.sh)
 Prints one line per claim with the measured numbers; missing runs are skipped.
@@ -37,19 +37,22 @@ def main(folder: Path) -> None:
     for label, run in (("Tanh", tanh), ("Tanh N", tanhN)):
         if run is None:
             continue
-        print(f"C5 {label}: activation std at init L1..L5 = {fmt(at_init(run, 'act'))}; "
+        print(f"Fig. 6 {label}: activation std at init L1..L5 = {fmt(at_init(run, 'act'))}; "
               f"ratio up = {ratios(at_init(run, 'act'))}")
-        print(f"C6 {label}: back-prop gradient std at init L1..L5 = {fmt(at_init(run, 'bgrad'))}; "
+        print(f"Fig. 7 {label}: back-prop gradient std at init L1..L5 = "
+              f"{fmt(at_init(run, 'bgrad'))}; "
               f"ratio down = {ratios(at_init(run, 'bgrad')[::-1])}")
         w = at_init(run, "wgrad")
-        print(f"C7 {label}: weight-gradient std at init L1..L5 = {fmt(w)}; "
+        print(f"Fig. 8 {label}: weight-gradient std at init L1..L5 = {fmt(w)}; "
               f"max/min = {w.max() / w.min():.2f}")
         if run.jacobian:
             sv = run.jacobian["sv_mean"][0]
-            print(f"C9 {label}: mean Jacobian singular value at init, pairs 1-2..4-5 = {fmt(sv)}; "
+            print(f"§4.2.2 {label}: mean Jacobian singular value at init, pairs 1-2..4-5 = "
+                  f"{fmt(sv)}; "
                   f"mean {np.mean(sv):.3f}")
         wl = run.layers["wgrad"]["std"][-1]
-        print(f"C8 {label}: weight-gradient std at step {run.layer_step[-1]} L1..L5 = {fmt(wl)}; "
+        print(f"Fig. 9 {label}: weight-gradient std at step {run.layer_step[-1]} L1..L5 = "
+              f"{fmt(wl)}; "
               f"L1/L5 = {wl[0] / wl[-1]:.2f}")
     for label, name in (("Tanh", "tanh"), ("Tanh N", "tanhN"), ("Softsign", "softsign"),
                         ("Softsign N", "softsignN")):
@@ -62,7 +65,7 @@ def main(folder: Path) -> None:
         for j in range(p98.shape[1]):
             hit = np.nonzero(p98[:, j] > 0.97)[0]
             first.append(f"{ep[hit[0]]:.2f}" if len(hit) else "never")
-        print(f"C3/C4/C14 {label}: first epoch with p98 > 0.97, L1..L5 = {', '.join(first)}; "
+        print(f"Figs. 3 and 10 {label}: first epoch with p98 > 0.97, L1..L5 = {', '.join(first)}; "
               f"final p98 = {fmt(p98[-1])}; final std = {fmt(run.layers['act']['std'][-1])}; "
               f"final sat = {fmt(run.layers['act']['sat'][-1])}")
     for name in ("sig4", "sig4lr01"):
@@ -74,7 +77,8 @@ def main(folder: Path) -> None:
         top = mean[:, -1]
         below = np.nonzero(top < 0.05)[0]
         when = f"{ep[below[0]]:.2f}" if len(below) else "never"
-        print(f"C2 {name} (lr {run.config['lr']}): top-layer mean {top[0]:.3f} -> {top[-1]:.3f}, "
+        print(f"Fig. 2 {name} (lr {run.config['lr']}): top-layer mean {top[0]:.3f} -> "
+              f"{top[-1]:.3f}, "
               f"first < 0.05 at epoch {when}; final means L1..L4 = {fmt(mean[-1])}")
     print("Test error (last evaluation, %):")
     for name in ("sig5", "sig4", "sig4lr01", "tanh", "tanhN", "softsign", "softsignN",

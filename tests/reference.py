@@ -83,7 +83,7 @@ def near_edge(shape: tuple[int, int], vertices_xy) -> np.ndarray:
 # ---------------------------------------------------------------- nn: forward, backprop, SGD ----
 
 def ref_act(name, s):
-    """f(s) from the definitions (paper §1.3), elementwise, written independently of
+    """f(s) from the definitions (paper §2.3 and §3), elementwise, written independently of
     glorotcli/nn/activations.py: each in a form that never overflows, through e = exp(-|s|).
 
     sigmoid 1 / (1 + e^-s) = 1 / (1 + e) for s >= 0 and e / (1 + e) for s < 0;

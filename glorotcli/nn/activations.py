@@ -1,4 +1,5 @@
-"""The paper's activation functions (§1.3 of docs/paper.md): value and derivative.
+"""The paper's activation functions (§2.3 and §3: sigmoid, tanh, softsign; relu as an extra):
+value and derivative.
 
 Two forms of each:
 

@@ -1,8 +1,7 @@
 """The paper's own numbers that the reports put beside the measured ones.
 
-Sources: Glorot & Bengio (2010), Table 1 and the figure readings restated in
-``/work/shared/docs/paper.md`` (sections 3-5). Readings marked "plot" were read off a figure and
-are approximate.
+Sources: Glorot & Bengio (2010), Table 1 and the text of §3-§4; readings marked "plot" were
+read off the paper's figures and are approximate (docs/choices.md lists the claims they serve).
 """
 
 from __future__ import annotations

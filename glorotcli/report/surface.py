@@ -1,6 +1,6 @@
 """Figure 5: the training cost as a function of two weights, cross-entropy versus quadratic.
 
-The paper gives only "two layers, tanh units, a random input and target" (paper.md Fig. 5). Our
+The paper gives only "two layers, tanh units, a random input and target" (§4.1, Fig. 5). Our
 choice: the scalar chain ``x -> h = tanh(W1 x) -> p = sigmoid(W2 h)`` with zero biases, on
 a few seeded pairs with ``x ~ N(0, 1)`` and ``t`` in {0, 1}; the cost is the mean over the pairs
 of the cross-entropy ``-t log p - (1 - t) log(1 - p)`` or of the quadratic cost ``(p - t)^2``,

@@ -1,4 +1,4 @@
-"""The training loop (paper §1.4): plain SGD on minibatches, with evaluation and per-layer probes
+"""The training loop (paper §2.3): plain SGD on minibatches, with evaluation and per-layer probes
 on a schedule, written live to a run file (``glorotcli.stats.runlog``), checkpointed, resumable.
 
 The loop never prints; it reports through the ``progress(task, done, total, **info)`` callback.
