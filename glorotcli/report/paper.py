@@ -18,9 +18,6 @@ PAPER_TIME_AXIS = (f"the paper's axis: \"epochs\" of {PAPER_EPOCH_UPDATES // 100
 """How the paper's Figs. 2, 3, 9, 10 count time, for the reports' axis labels."""
 EXAMPLES_LABEL = "examples seen"
 
-DATASETS = ("shapeset", "mnist", "cifar10", "small-imagenet")
-"""Table 1 columns, as the ``kind`` of a dataset file."""
-
 DATASET_LABELS = {
     "shapeset": "Shapeset-3x2",
     "mnist": "MNIST",

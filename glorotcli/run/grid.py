@@ -228,12 +228,3 @@ def expand(blocks: Sequence[Mapping], files: Mapping[str, str] | None = None, *,
     if not runs:
         raise GlorotError(f"{where}: the grid is empty")
     return list(runs.values())
-
-
-def updates_label(steps: int) -> str:
-    """``60,000 updates (2.4 % of the paper's 2.5 M)``."""
-    from glorotcli.config import PAPER_UPDATES
-
-    share = 100 * steps / PAPER_UPDATES
-    pct = f"{share:.2g}" if share < 10 else f"{share:.0f}"
-    return f"{steps:,} updates ({pct} % of the paper's {PAPER_UPDATES / 1e6:g} M)"
