@@ -187,6 +187,8 @@ def test_terminal_report_fits_the_console_without_cutting_anything(tmp_path, wid
 
     runs = [read_run(make_run(tmp_path / f"{a}.h5", activation=a, steps=(0, 100, 20000, 100000)))
             for a in ("tanh", "sigmoid")]
+    runs.append(read_run(make_run(tmp_path / "mnist-tanhN-long-file-name.h5", kind="mnist",
+                                  init="normalized", depth=4, steps=(0, 100, 3000))))  # Table 1
     console = Console(width=width, record=True, file=io.StringIO())
     console.print(terminal.render(runs, console_width=width))
     lines = console.export_text().splitlines()

@@ -221,7 +221,7 @@ def table1_table(tab: series.Table1) -> Table:
               title_justify="left", header_style="bold")
     t.add_column("")
     for c in tab.cols:
-        t.add_column(tab.column_label(c), justify="right")
+        t.add_column(tab.column_label(c, sep="\n"), justify="right", overflow="fold")
     for r in tab.rows:
         cells = []
         for c in tab.cols:
