@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -27,14 +28,15 @@ import_app = typer.Typer(
 )
 app.add_typer(import_app, name="import")
 
-_OUTPUT = typer.Option(..., "-o", "--output", help="Dataset file to write (HDF5).",
-                       metavar="FILE")
-_FORCE = typer.Option(False, "--force", help="Overwrite the output file if it exists.")
-_STRICT = typer.Option(False, "--strict",
-                       help="Refuse (exit 2) when an input file does not match the known "
-                            "checksums, instead of warning and going on.")
-_PROGRESS = typer.Option(True, "--progress/--no-progress",
-                         help="Draw progress bars on stderr (only when it is a terminal).")
+Output = Annotated[Path, typer.Option("-o", "--output", metavar="FILE",
+                                      help="Dataset file to write (HDF5).")]
+Force = Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")]
+Strict = Annotated[bool, typer.Option(
+    "--strict", help="Refuse (exit 2) when an input file does not match the known checksums, "
+                     "instead of warning and going on.")]
+Progress = Annotated[bool, typer.Option(
+    "--progress/--no-progress", help="Draw progress bars on stderr (plain lines when it is not "
+                                     "a terminal).")]
 
 
 def _report_import(result: ImportResult) -> None:
@@ -55,16 +57,18 @@ def _report_import(result: ImportResult) -> None:
 
 @import_app.command("mnist")
 def import_mnist_cmd(
-    folder: Path = typer.Argument(..., help="Folder holding the four MNIST IDX files "
-                                  "(train-images-idx3-ubyte.gz etc., gzipped or plain).",
-                                  metavar="DIR", show_default=False),
-    output: Path = _OUTPUT,
-    valid: int = typer.Option(10000, "--valid", metavar="N",
-                              help="Validation examples, taken from the END of the training "
-                                   "file (the rest stays for training)."),
-    force: bool = _FORCE,
-    strict: bool = _STRICT,
-    progress: bool = _PROGRESS,
+    folder: Annotated[Path, typer.Argument(
+        metavar="DIR", show_default=False,
+        help="Folder holding the four MNIST IDX files (train-images-idx3-ubyte.gz etc., gzipped "
+             "or plain).")],
+    output: Output,
+    valid: Annotated[int, typer.Option(
+        "--valid", metavar="N",
+        help="Validation examples, taken from the END of the training file (the rest "
+             "stays for training).")] = 10000,
+    force: Force = False,
+    strict: Strict = False,
+    progress: Progress = True,
 ) -> None:
     """Import MNIST (the four official IDX files) as train/valid/test splits.
 
@@ -84,17 +88,18 @@ def import_mnist_cmd(
 
 @import_app.command("cifar10")
 def import_cifar10_cmd(
-    folder: Path = typer.Argument(..., help="Folder holding data_batch_1.bin ... "
-                                  "data_batch_5.bin and test_batch.bin (or .bin.gz), or the "
-                                  "folder holding cifar-10-batches-bin/.",
-                                  metavar="DIR", show_default=False),
-    output: Path = _OUTPUT,
-    valid: int = typer.Option(10000, "--valid", metavar="N",
-                              help="Validation examples, taken from the END of the training "
-                                   "set (data_batch_5 by default)."),
-    force: bool = _FORCE,
-    strict: bool = _STRICT,
-    progress: bool = _PROGRESS,
+    folder: Annotated[Path, typer.Argument(
+        metavar="DIR", show_default=False,
+        help="Folder holding data_batch_1.bin ... data_batch_5.bin and test_batch.bin (or "
+             ".bin.gz), or the folder holding cifar-10-batches-bin/.")],
+    output: Output,
+    valid: Annotated[int, typer.Option(
+        "--valid", metavar="N",
+        help="Validation examples, taken from the END of the training set (data_batch_5 "
+             "by default).")] = 10000,
+    force: Force = False,
+    strict: Strict = False,
+    progress: Progress = True,
 ) -> None:
     """Import CIFAR-10 (the official binary batches) as train/valid/test splits.
 
@@ -115,20 +120,24 @@ def import_cifar10_cmd(
 
 @app.command("inspect")
 def inspect_cmd(
-    file: Path = typer.Argument(..., help="A glorot dataset, run or surface-values file.",
-                                metavar="FILE",
-                                show_default=False),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
-    montage: Path = typer.Option(None, "--montage", metavar="PNG",
-                                 help="Also draw a labelled grid of sample images (dataset "
-                                      "files only) into this PNG file."),
-    split: str = typer.Option(None, "--split",
-                              help="Split to draw with --montage (default: train, else the "
-                                   "first split present)."),
-    count: int = typer.Option(50, "--count", metavar="N",
-                              help="Number of images to draw with --montage."),
-    seed: int = typer.Option(0, "--seed", help="Seed choosing the images for --montage."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing --montage PNG."),
+    file: Annotated[Path, typer.Argument(
+        metavar="FILE", show_default=False, help="A glorot dataset, run or surface-values file.")],
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the summary as JSON on stdout.")] = False,
+    montage: Annotated[Path | None, typer.Option(
+        "--montage", metavar="PNG",
+        help="Also draw a labelled grid of sample images (dataset files only) into this "
+             "PNG file.")] = None,
+    split: Annotated[str | None, typer.Option(
+        "--split",
+        help="Split to draw with --montage (default: train, else the first split "
+             "present).")] = None,
+    count: Annotated[int, typer.Option(
+        "--count", metavar="N", help="Number of images to draw with --montage.")] = 50,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Seed choosing the images for --montage.")] = 0,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite an existing --montage PNG.")] = False,
 ) -> None:
     """Show what is in a glorot file: splits, class histogram, pixel range, settings, sources
     for a dataset file; settings, progress and final errors for a run file.

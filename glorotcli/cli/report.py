@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -35,22 +36,27 @@ REPORT_HELP = (
 
 @app.command("report", help=REPORT_HELP)
 def report(
-    run_names: list[str] = typer.Argument(..., help="Run files written by glorot train, or "
-                                               "one sweep folder (glorot sweep -o DIR).",
-                                          show_default=False, metavar="RUN..."),
-    png: Path | None = typer.Option(None, "--png", metavar="DIR",
-                                    help="Write one PNG per paper figure the runs support into "
-                                         "DIR (created if missing) and print their paths."),
-    pdf: bool = typer.Option(False, "--pdf", help="With --png, also write each figure as PDF."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing figure files in DIR."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report's numbers as JSON."),
-    follow: bool = typer.Option(False, "--follow", "-f",
-                                help="Re-draw while the runs are being written; stop when none "
-                                     "is running any more."),
-    interval: float = typer.Option(5.0, "--interval", min=0.05,
-                                   help="Seconds between re-draws with --follow."),
-    width: int = typer.Option(48, "--chart-width", min=8, max=200,
-                              help="Characters per unicode chart."),
+    run_names: Annotated[list[str], typer.Argument(
+        show_default=False, metavar="RUN...",
+        help="Run files written by glorot train, or one sweep folder (glorot sweep -o DIR).")],
+    png: Annotated[Path | None, typer.Option(
+        "--png", metavar="DIR",
+        help="Write one PNG per paper figure the runs support into DIR (created if "
+             "missing) and print their paths.")] = None,
+    pdf: Annotated[bool, typer.Option(
+        "--pdf", help="With --png, also write each figure as PDF.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite existing figure files in DIR.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the report's numbers as JSON.")] = False,
+    follow: Annotated[bool, typer.Option(
+        "--follow", "-f",
+        help="Re-draw while the runs are being written; stop when none is running any "
+             "more.")] = False,
+    interval: Annotated[float, typer.Option(
+        "--interval", min=0.05, help="Seconds between re-draws with --follow.")] = 5.0,
+    width: Annotated[int, typer.Option(
+        "--chart-width", min=8, max=200, help="Characters per unicode chart.")] = 48,
 ) -> None:
     from glorotcli.report import series, terminal
 
@@ -177,19 +183,25 @@ SURFACE_HELP = (
 
 @app.command("surface", help=SURFACE_HELP)
 def surface(
-    output: Path = typer.Option(Path("fig05_cost_surface.png"), "--output", "-o",
-                                help="PNG (or .pdf) to write."),
-    values: Path | None = typer.Option(None, "--values", metavar="FILE",
-                                       help="Also write the grid values to FILE (.npz or .h5)."),
-    grid: int = typer.Option(41, "--grid", help="Grid points per weight."),
-    limit: float = typer.Option(4.0, "--limit", help="Weights range over [-limit, limit]."),
-    pairs: int = typer.Option(4, "--pairs", help="Number of random (x, t) training pairs."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random pairs."),
-    flat: float = typer.Option(0.01, "--flat",
-                               help="Gradient norm below which a grid point counts as plateau."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
-    as_json: bool = typer.Option(False, "--json",
-                                 help="Print the plateau shares and settings as JSON."),
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="PNG (or .pdf) to write.")] = Path("fig05_cost_surface.png"),
+    values: Annotated[Path | None, typer.Option(
+        "--values", metavar="FILE",
+        help="Also write the grid values to FILE (.npz or .h5).")] = None,
+    grid: Annotated[int, typer.Option(
+        "--grid", help="Grid points per weight.")] = 41,
+    limit: Annotated[float, typer.Option(
+        "--limit", help="Weights range over [-limit, limit].")] = 4.0,
+    pairs: Annotated[int, typer.Option(
+        "--pairs", help="Number of random (x, t) training pairs.")] = 4,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Seed of the random pairs.")] = 0,
+    flat: Annotated[float, typer.Option(
+        "--flat", help="Gradient norm below which a grid point counts as plateau.")] = 0.01,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite existing output files.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the plateau shares and settings as JSON.")] = False,
 ) -> None:
     from glorotcli.fileio import check_output_path
     from glorotcli.report import figures
