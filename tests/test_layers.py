@@ -70,3 +70,16 @@ def test_imports_point_down_the_ladder(path):
         elif other != unit and LADDER.get(other, 99) >= LADDER[unit]:
             wrong.append((line, module))
     assert not wrong, f"{path.relative_to(ROOT)} imports upwards or sideways: {wrong}"
+
+
+def test_no_test_module_imports_another():
+    """Shared test code lives in conftest.py, helpers.py or reference.py, never in a test_ module
+    another one imports (importing one runs its module-level set-up and hides its tests' needs)."""
+    tests = Path(__file__).resolve().parent
+    wrong = []
+    for path in sorted(tests.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            wrong += [(path.name, n) for n in names if n.startswith("test_")]
+    assert not wrong, wrong

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import make_data
+from helpers import make_data, make_run
 from reference import ref_probe_values
-from test_report_fixtures import make_run
 
 from glorotcli.config import TrainConfig
 from glorotcli.data.pixels import scale_inputs

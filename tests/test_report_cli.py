@@ -12,7 +12,7 @@ from pathlib import Path
 
 import h5py
 import pytest
-from test_report_fixtures import make_run
+from helpers import make_run
 
 from glorotcli.stats.runlog import read_run
 
@@ -90,7 +90,7 @@ WRITER = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     import numpy as np
-    from test_report_fixtures import edges_for, DIM, N_CLASSES
+    from helpers import DIM, N_CLASSES, edges_for
     from glorotcli.stats.runlog import RunWriter
     sizes = (DIM, 4, 4, N_CLASSES)
     rng = np.random.default_rng(0)

@@ -13,8 +13,7 @@ import h5py
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-from helpers import drawn
-from test_report_fixtures import make_run
+from helpers import drawn, make_run
 
 from glorotcli.errors import GlorotError
 from glorotcli.report import figures, series

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_report_fixtures import make_run
+from helpers import make_run
 
 from glorotcli.report import paper, series
 from glorotcli.report.series import Unavailable
