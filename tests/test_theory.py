@@ -275,7 +275,7 @@ def test_predicted_jacobian_singular_values_match_the_measured_and_the_papers(
     mf = T.mean_field(widths, "tanh", T.weight_variances(widths, init),
                       T.input_second_moments(x), jacobian_examples=2)
     np.testing.assert_allclose(mf.jacobian_mean_sv, measured, atol=0.03)
-    assert abs(measured.mean() - paper) < 0.1  # the paper.s values (§4.2.2), to their precision
+    assert abs(measured.mean() - paper) < 0.1  # the paper's values (§4.2.2), to their precision
     assert abs(mf.jacobian_mean_sv.mean() - paper) < 0.1
 
 
