@@ -12,13 +12,22 @@ steps/s, see docs/performance.md). So the training code runs each phase in one r
 
 The OpenMP wait policy that makes this work is set at start-up by
 ``glorotcli.environment.prepare`` (not by importing this module).
+
+``default_threads()`` is the thread count a training run takes when the user gives none: the
+cores that are idle when it starts. Two threads on a 2-core machine whose other core is kept busy
+by another process ran 4x slower than one at width 200 (docs/performance.md, "Busy machine"): the
+thread that shares a core with the busy process finishes its half of every parallel region late,
+and the whole region waits for it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
 
 import numba
 
@@ -64,3 +73,90 @@ def use_threads(n: int, blas: int = 1) -> Iterator[int]:
             yield n
     finally:
         numba.set_num_threads(old)
+
+
+IDLE_WINDOW = 0.05
+"""Seconds over which ``default_threads`` watches how idle the cores are."""
+
+IDLE_MARGIN = 0.4
+"""``default_threads`` uses n threads when at least n - IDLE_MARGIN cores were idle (a core
+counts when it was idle 60 % of the window; /proc/stat counts in 10 ms ticks, so a 50 ms window
+reads an idle 2-core machine as 1.8-2.0 idle cores and one busy core as 0.8-1.2)."""
+
+
+def _read_proc_stat() -> dict[int, tuple[int, int]] | None:
+    """Per CPU: (idle + iowait ticks, all ticks) from /proc/stat; None where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            lines = f.readlines()
+    except OSError:
+        return None
+    out = {}
+    for line in lines:
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit():
+            ticks = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
+            out[int(name[3:])] = (ticks[3] + ticks[4], sum(ticks))
+    return out or None
+
+
+def idle_cores(cpus: set[int], window: float = IDLE_WINDOW,
+               read: Callable[[], dict | None] = _read_proc_stat,
+               sleep: Callable[[float], None] = time.sleep,
+               own_cpu: Callable[[], float] = time.process_time) -> float | None:
+    """How many of the CPUs ``cpus`` were idle over the next ``window`` seconds, 0..len(cpus).
+
+    From the idle ticks of /proc/stat (Linux), plus the CPU time this process itself used in the
+    window (its own threads are not competitors). None when /proc/stat cannot be read.
+    """
+    t0, c0, own0 = read(), time.perf_counter(), own_cpu()
+    if t0 is None:
+        return None
+    sleep(window)
+    t1, elapsed, own1 = read(), time.perf_counter() - c0, own_cpu()
+    if t1 is None:
+        return None
+    idle = 0.0
+    for cpu in cpus:
+        if cpu not in t0 or cpu not in t1:
+            continue
+        d_idle, d_all = t1[cpu][0] - t0[cpu][0], t1[cpu][1] - t0[cpu][1]
+        if d_all > 0:
+            idle += min(1.0, max(0.0, d_idle / d_all))
+        else:  # no tick in the window (a tickless idle CPU): idle
+            idle += 1.0
+    own = (own1 - own0) / elapsed if elapsed > 0 else 0.0
+    return min(float(len(cpus)), idle + max(0.0, own))
+
+
+def usable_cpus() -> set[int]:
+    """The CPUs this process may run on (``taskset``, cgroup cpusets; all CPUs elsewhere)."""
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return set(range(os.cpu_count() or 1))
+
+
+def default_threads(window: float = IDLE_WINDOW,
+                    idle: Callable[[set[int], float], float | None] = idle_cores,
+                    load: Callable[[], tuple[float, float, float]] = os.getloadavg) -> int:
+    """Threads for a run that was given none: the cores idle right now, at least 1.
+
+    Watches the CPUs this process may use for ``window`` seconds (``idle_cores``) and takes
+    n threads when at least n - ``IDLE_MARGIN`` of them were idle; without /proc/stat it uses the
+    1-minute load average instead (idle = CPUs - load). Never more than Numba's current thread
+    setting (NUMBA_NUM_THREADS, ``numba.set_num_threads``) or the CPUs in the affinity mask. An
+    idle 2-core machine gives 2; one core kept busy by another process gives 1 (measured in
+    docs/performance.md, "Busy machine").
+    """
+    cpus = usable_cpus()
+    cap = max(1, min(int(numba.get_num_threads()), len(cpus)))
+    if cap == 1:
+        return 1
+    free = idle(cpus, window)
+    if free is None:
+        try:
+            free = len(cpus) - load()[0]
+        except (AttributeError, OSError):
+            return cap
+    return max(1, min(cap, math.floor(free + IDLE_MARGIN)))

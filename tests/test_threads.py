@@ -1,0 +1,117 @@
+"""The default thread count of a training run (``threads.default_threads``): the cores idle at
+its start, so a busy machine never makes the default slower than ``--threads 1``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from glorotcli.nn import threads as T
+
+
+def _stat(idle: dict[int, int], busy: dict[int, int]) -> dict[int, tuple[int, int]]:
+    return {c: (idle[c], idle[c] + busy[c]) for c in idle}
+
+
+def _reader(*snapshots):
+    it = iter(snapshots)
+    return lambda: next(it)
+
+
+def _idle(before, after, own=(0.0, 0.0), cpus=(0, 1)):
+    clock = iter(own)
+    return T.idle_cores(set(cpus), 0.05, read=_reader(before, after), sleep=lambda s: None,
+                        own_cpu=lambda: next(clock))
+
+
+def test_idle_cores_count_idle_ticks_per_cpu():
+    t0 = _stat({0: 100, 1: 100}, {0: 50, 1: 50})
+    both_idle = _stat({0: 105, 1: 105}, {0: 50, 1: 50})
+    one_busy = _stat({0: 105, 1: 100}, {0: 50, 1: 55})
+    half_each = _stat({0: 102, 1: 103}, {0: 53, 1: 52})
+    assert _idle(t0, both_idle) == pytest.approx(2.0)
+    assert _idle(t0, one_busy) == pytest.approx(1.0)
+    assert _idle(t0, half_each) == pytest.approx(1.0)
+    assert _idle(t0, one_busy, cpus=(1,)) == pytest.approx(0.0)  # only the CPUs we may use
+
+
+def test_idle_cores_count_this_processs_own_cpu_time_as_available():
+    t0 = _stat({0: 100, 1: 100}, {0: 50, 1: 50})
+    one_busy = _stat({0: 105, 1: 100}, {0: 50, 1: 55})
+    # the busy core was this process's own thread for the whole window
+    busy_self = T.idle_cores({0, 1}, 0.05, read=_reader(t0, one_busy),
+                             sleep=lambda s: time.sleep(0.02), own_cpu=iter([0.0, 1e6]).__next__)
+    assert busy_self == pytest.approx(2.0)  # capped at the CPUs there are
+    assert _idle(t0, one_busy) == pytest.approx(1.0)
+
+
+def test_default_threads_takes_the_idle_cores(monkeypatch):
+    monkeypatch.setattr(T, "usable_cpus", lambda: {0, 1})
+    monkeypatch.setattr(T.numba, "get_num_threads", lambda: 2)
+
+    def with_idle(v):
+        return T.default_threads(idle=lambda cpus, window: v)
+
+    assert [with_idle(v) for v in (2.0, 1.8, 1.6, 1.5, 1.2, 1.0, 0.0)] == [2, 2, 2, 1, 1, 1, 1]
+
+
+def test_default_threads_never_exceeds_numbas_setting_or_the_affinity(monkeypatch):
+    monkeypatch.setattr(T, "usable_cpus", lambda: {0, 1, 2, 3})
+    monkeypatch.setattr(T.numba, "get_num_threads", lambda: 3)
+    assert T.default_threads(idle=lambda cpus, window: 4.0) == 3
+    monkeypatch.setattr(T, "usable_cpus", lambda: {2})
+    assert T.default_threads(idle=lambda cpus, window: 4.0) == 1
+
+
+def test_default_threads_falls_back_to_the_load_average_without_proc_stat(monkeypatch):
+    monkeypatch.setattr(T, "usable_cpus", lambda: {0, 1, 2, 3})
+    monkeypatch.setattr(T.numba, "get_num_threads", lambda: 4)
+    none = lambda cpus, window: None  # noqa: E731
+    assert T.default_threads(idle=none, load=lambda: (1.0, 0.0, 0.0)) == 3
+    assert T.default_threads(idle=none, load=lambda: (9.0, 0.0, 0.0)) == 1
+    assert T.default_threads(idle=none, load=lambda: (0.0, 0.0, 0.0)) == 4
+
+
+def test_proc_stat_parses_per_cpu_idle_and_total_ticks():
+    stat = T._read_proc_stat()
+    if stat is None:
+        pytest.skip("no /proc/stat on this system")
+    assert set(stat) >= T.usable_cpus()
+    assert all(0 <= idle <= total for idle, total in stat.values())
+
+
+SPIN = "import time\nend = time.time() + 20\nwhile time.time() < end: pass"
+
+
+@pytest.mark.skipif(not 2 <= (os.cpu_count() or 1) <= 8 or not os.path.exists("/proc/stat"),
+                    reason="needs Linux and 2-8 CPUs (one busy process per CPU but one)")
+def test_with_all_cores_but_one_kept_busy_the_default_is_one_thread():
+    n = len(T.usable_cpus())
+    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(n - 1)]
+    try:
+        time.sleep(0.3)
+        assert T.default_threads() == 1
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
+
+
+def test_training_without_threads_uses_the_default_and_records_it(tmp_path, monkeypatch):
+    from helpers import make_data
+
+    from glorotcli.config import TrainConfig
+    from glorotcli.run import train as core
+    from glorotcli.stats.runlog import read_run
+
+    calls = []
+    monkeypatch.setattr(core, "default_threads", lambda: calls.append(1) or 1)
+    data = make_data(tmp_path / "d.h5")
+    cfg = TrainConfig(data=str(data), depth=2, width=8, steps=3, eval_every=100,
+                      probe_every="none", jacobian_every="none", threads=None)
+    core.train(cfg, tmp_path / "r.h5")
+    assert calls == [1] and read_run(tmp_path / "r.h5").attrs["threads"] == 1
