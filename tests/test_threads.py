@@ -76,6 +76,15 @@ def test_default_threads_falls_back_to_the_load_average_without_proc_stat(monkey
     assert T.default_threads(idle=none, load=lambda: (0.0, 0.0, 0.0)) == 4
 
 
+def test_proc_stat_counts_idle_and_iowait_as_free_and_steal_as_busy():
+    text = ("cpu  30 0 6 50 4 0 0 10 0 0\n"
+            "cpu0 10 0 2 20 3 0 0 5 0 0\n"
+            "cpu1 20 0 4 30 1 0 0 5 0 0\n"
+            "intr 12345 0 0\nctxt 999\n")
+    assert T.parse_proc_stat(text) == {0: (23, 40), 1: (31, 60)}
+    assert T.parse_proc_stat("intr 1\n") is None
+
+
 def test_proc_stat_parses_per_cpu_idle_and_total_ticks():
     stat = T._read_proc_stat()
     if stat is None:

@@ -50,9 +50,17 @@ def check_threads(n: int | None) -> int:
 
 @functools.cache
 def _blas():
-    """threadpoolctl controller for the BLAS libraries loaded by NumPy (built once: ~1 ms)."""
+    """threadpoolctl controller for the BLAS libraries of this process (built once: ~1 ms):
+    NumPy's, and SciPy's when SciPy is installed (Numba loads it for its own np.dot the first
+    time it compiles or loads a kernel; the scan must see it, or ``use_threads`` would leave its
+    thread pool alone)."""
     import numpy  # noqa: F401  (BLAS must be loaded before the scan)
     from threadpoolctl import ThreadpoolController
+
+    try:
+        import numba.np.arraymath  # noqa: F401  (loads SciPy's BLAS, as Numba would anyway)
+    except ImportError:
+        pass
 
     return ThreadpoolController().select(user_api="blas")
 
@@ -88,12 +96,17 @@ def _read_proc_stat() -> dict[int, tuple[int, int]] | None:
     """Per CPU: (idle + iowait ticks, all ticks) from /proc/stat; None where there is none."""
     try:
         with open("/proc/stat") as f:
-            lines = f.readlines()
+            return parse_proc_stat(f.read())
     except OSError:
         return None
+
+
+def parse_proc_stat(text: str) -> dict[int, tuple[int, int]] | None:
+    """Per CPU of /proc/stat's ``cpuN`` lines: (idle + iowait ticks, all ticks). A CPU waiting
+    for I/O is free to run us; time stolen by the hypervisor (steal) counts as busy."""
     out = {}
-    for line in lines:
-        name, *fields = line.split()
+    for line in text.splitlines():
+        name, *fields = line.split() or [""]
         if name.startswith("cpu") and name[3:].isdigit():
             ticks = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
             out[int(name[3:])] = (ticks[3] + ticks[4], sum(ticks))
