@@ -181,28 +181,6 @@ def test_bad_batches_are_user_errors():
         mlp.Trainer(net, threads=0)
 
 
-def test_bench_command_compares_implementations(run_cli):
-    import json
-
-    code, out, err = run_cli("bench", "--impl", "glorot,numpy", "--batch", "2", "--threads", "1",
-                             "--rounds", "1", "--seconds", "0.05", "--first-step-runs", "0",
-                             "--depth", "1", "-q", "--json")
-    assert code == 0, err
-    result = json.loads(out)
-    (row,) = result["rows"]
-    assert row["batch"] == 2 and row["glorot"] > 0 and row["numpy"] > 0
-    assert row["x_numpy"] == pytest.approx(row["glorot"] / row["numpy"])
-
-
-def test_bench_rejects_bad_options(run_cli):
-    code, _, err = run_cli("bench", "--batch", "0")
-    assert code == 2 and "--batch" in err
-    code, _, err = run_cli("bench", "--impl", "jax")
-    assert code == 2 and "--impl" in err
-    code, _, err = run_cli("bench", "--dtype", "float16")
-    assert code == 2 and "--dtype" in err
-
-
 @settings(max_examples=200, deadline=None)
 @given(n=st.integers(0, 3000), n_chunks=st.integers(1, 8), align=st.sampled_from([1, 8, 16]))
 def test_chunks_partition_the_range_evenly_at_aligned_starts(n, n_chunks, align):

@@ -89,7 +89,7 @@ def train_cmd(
         "--seed", metavar="N", min=0, rich_help_panel=_OPT,
         help="Seed of every random stream (init, data order, online data).")] = _D.seed,
     threads: Annotated[int | None, typer.Option(
-        "--threads", metavar="N", min=1, show_default="all cores", rich_help_panel=_OPT,
+        "--threads", metavar="N", min=1, show_default="the idle cores", rich_help_panel=_OPT,
         help="Threads for training. Same seed and thread count give the same run bit for "
              "bit. Running several experiments at once? Give each --threads 1.")] = None,
     eval_every: Annotated[int, typer.Option(
