@@ -39,6 +39,18 @@ def test_json_has_measured_and_both_predictions_per_layer(run_cli):
     # the numbers are the lab's: measured within a few percent of the mean field at width 200
     np.testing.assert_allclose(d["measured"]["act_std"], d["predicted"]["mean_field"]["act_std"],
                                rtol=0.05)
+    np.testing.assert_allclose(d["measured"]["jacobian_mean_sv"],
+                               d["predicted"]["mean_field"]["jacobian_mean_sv"], atol=0.02)
+
+
+def test_uniform_inputs_have_the_stated_second_moment(run_cli):
+    d = _json(run_cli, *TINY, "--inputs", "uniform", "--input-moment", "0.3",
+              "--examples", "200")
+    assert d["inputs"]["source"] == "uniform"
+    assert d["inputs"]["second_moment"] == pytest.approx(0.3, rel=0.01)
+    # every example's E[x^2] over 1024 inputs: uniform's spread (var of x^2 = 4 m^2 / 5)
+    lo, hi = d["inputs"]["second_moment_range"]
+    assert 0.3 - 5 * 0.3 * (0.8 / 1024) ** 0.5 < lo < hi < 0.3 + 5 * 0.3 * (0.8 / 1024) ** 0.5
 
 
 def test_same_seed_same_numbers_and_another_seed_other_weights(run_cli):
@@ -76,9 +88,12 @@ def test_terminal_tables_show_measured_and_predicted(run_cli):
     assert code == 0, err
     assert "mean field" in out and "eqs. 5-7" in out and "chi" in out
     assert "50.0%" in out  # relu's predicted saturated fraction (its zeros): one half
+    assert "at the edge of chaos" in " ".join(out.split())  # He: n Var[W] E[f'^2] = 2 / 2
+    code, out, err = run_cli("init-lab", *TINY, "-a", "tanh", "-i", "standard")
+    assert "(ordered, chi < 1)" in " ".join(out.split())  # n Var[W] = 1/3, f' <= 1
 
 
-def test_png_writes_the_figures_and_refuses_to_overwrite(run_cli, tmp_path):
+def test_png_writes_the_figures_and_refuses_to_overwrite(run_cli, tmp_path, monkeypatch):
     out_dir = tmp_path / "figs"
     code, out, err = run_cli("init-lab", *TINY, "--png", str(out_dir))
     assert code == 0, err
@@ -88,8 +103,13 @@ def test_png_writes_the_figures_and_refuses_to_overwrite(run_cli, tmp_path):
     for p in paths:
         with open(p, "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    def refuse(*a, **k):
+        raise AssertionError("the clash must be found before the lab runs")
+
+    monkeypatch.setattr(IL, "run_lab", refuse)
     code, out, err = run_cli("init-lab", *TINY, "--png", str(out_dir))
     assert code == 2 and "already exists" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.undo()
     code, out, err = run_cli("init-lab", *TINY, "--png", str(out_dir), "--force", "--json")
     assert code == 0, err
     assert sorted(json.loads(out)["written"]) == sorted(paths)
@@ -129,8 +149,8 @@ def test_png_into_a_file_exits_2(run_cli, tmp_path):
 
 @pytest.fixture(scope="module")
 def lab():
-    return IL.run_lab(IL.LabSettings(activation="tanh", init="standard", depth=3, width=400,
-                                     examples=100, input_moment=0.5))
+    return IL.run_lab(IL.LabSettings(activation="tanh", init="normalized", depth=3, width=400,
+                                     examples=100, input_moment=1.0))
 
 
 def test_predicted_histograms_match_the_measured_ones(lab):
@@ -157,12 +177,12 @@ def test_figures_draw_the_lab_numbers(lab):
     np.testing.assert_allclose(lin_line.get_ydata(), lab.linear.act_std)
     np.testing.assert_allclose(meas_line.get_ydata(), lab.measured.act_std)
     np.testing.assert_allclose(lab.linear.act_std[1:] / lab.linear.act_std[:-1],
-                               1 / np.sqrt(3))  # eq. 5, standard init: 1/sqrt(3) per layer
+                               1.0)  # eq. 5 with eq. 12 on equal widths: n Var[W] = 1
     jac = IL.fig_jacobian(lab)
     ys = [line.get_ydata() for line in jac.axes[0].lines]
     np.testing.assert_allclose(ys[0], lab.mean_field.jacobian_mean_sv)
     np.testing.assert_allclose(ys[3], lab.measured.jacobian_mean_sv)
-    assert any(np.allclose(y, 0.5) for y in ys)  # the paper's 0.5 for tanh, standard init
+    assert any(np.allclose(y, 0.8) for y in ys)  # the paper's 0.8 for tanh, normalized init
 
 
 def test_model_samples_have_the_predicted_moments(lab):
