@@ -1,0 +1,464 @@
+"""The pre-training file (``glorot pretrain``): the hidden layers' weights after greedy
+layer-wise denoising auto-encoder pre-training, the reconstruction error of each layer over its
+updates, and the settings; written live like the run file and readable while it grows.
+
+Layout: the "Pre-training file" section of ``docs/formats.md``. It follows the run file's
+rules and reuses its machinery: every group, dataset and attribute is created first, then SWMR
+is switched on and the writer only appends to ``/log`` (``step`` written last) and overwrites
+fixed-size datasets (``/status``, ``/layers_done``, ``/weights/pretrained/*``, the two
+checkpoint slots); a writer killed without warning is taken over by ``--resume`` as a run
+file's is (``recovery``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from glorotcli import __version__
+from glorotcli.errors import GlorotError, WriteFailed
+from glorotcli.fileio import check_output_path, hdf5_locked, pid_alive
+from glorotcli.stats.runlog.layout import (
+    _CHUNK_MAX,
+    _JSON_CAPACITY,
+    _STATUS_DTYPE,
+    _UNSAFE,
+    _WRITER_DTYPE,
+    CHECKPOINT_SLOTS,
+    STATUSES,
+    _bytes_str,
+    _json_default,
+    _local_pid,
+    _now_iso,
+    _reason,
+    _short,
+    _writer_gone,
+    _writer_id,
+    active_checkpoint,
+    chunk_rows,
+)
+from glorotcli.stats.runlog.reader import _attrs_dict, _open_read, _read_axis
+from glorotcli.stats.runlog.recovery import _clear_dead_writer, _open_for_update
+from glorotcli.stats.runlog.writer import _append, _check_space, _series, _truncate, _writes
+
+FORMAT = "glorot-pretrain"
+FORMAT_VERSION = 1
+LOG_SERIES = ("layer", "train_cost", "valid_cost", "wall_time")
+"""Series on the ``/log/step`` axis (besides ``step``): one row per layer and log point."""
+
+
+# ====================================================================== reading ====
+
+@dataclass
+class PretrainCheckpoint:
+    """A resume point: the global update count, every layer's W, b, c and the loop state."""
+
+    step: int
+    W: list[np.ndarray]
+    b: list[np.ndarray]
+    c: list[np.ndarray]
+    state: dict
+
+
+@dataclass
+class PretrainData:
+    """Everything in a pre-training file, cut to complete rows.
+
+    ``sizes``: (n_0, n_1, ..., n_L), the input and the L hidden layers. ``log`` holds ``step``
+    (the layer's updates so far), ``layer`` (1-based), ``train_cost``, ``valid_cost``,
+    ``wall_time``, each (N,). ``W[i]`` (n_i, n_{i+1}), ``b[i]`` (n_{i+1},), ``c[i]`` (n_i,):
+    the pre-trained parameters of layer i+1 (NaN while that layer is not done);
+    ``layers_done`` counts the finished layers.
+    """
+
+    path: Path
+    attrs: dict
+    config: dict
+    dataset: dict
+    status: str
+    sizes: tuple[int, ...]
+    log: dict[str, np.ndarray]
+    W: list[np.ndarray]
+    b: list[np.ndarray]
+    c: list[np.ndarray]
+    layers_done: int
+    checkpoint_step: int
+    writer: str = ""
+    writer_gone: bool = False
+
+    @property
+    def depth(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def live_status(self) -> str:
+        """``interrupted`` for a file whose writer died while it said ``running``."""
+        return "interrupted" if self.writer_gone else self.status
+
+    @property
+    def writer_alive(self) -> bool:
+        pid = _local_pid(self.writer)
+        return (self.status == "running" and pid is not None and pid != os.getpid()
+                and pid_alive(pid))
+
+    def layer_log(self, layer: int) -> dict[str, np.ndarray]:
+        """The log rows of hidden layer ``layer`` (1-based)."""
+        keep = self.log["layer"] == layer
+        return {k: v[keep] for k, v in self.log.items()}
+
+
+def _check_format(f: h5py.File, path: Path) -> None:
+    fmt = f.attrs.get("format")
+    fmt = _bytes_str(fmt) if fmt is not None else None
+    if fmt != FORMAT:
+        raise GlorotError(f"{path}: not a glorot pre-training file (format is {fmt!r}, expected "
+                          f"{FORMAT!r}; make one with glorot pretrain)")
+    version = int(f.attrs.get("format_version", 0))
+    if version > FORMAT_VERSION:
+        raise GlorotError(f"{path}: pre-training format_version {version} is newer than this "
+                          f"glorot understands ({FORMAT_VERSION}); upgrade glorot")
+    for need in ("log/step", "weights/pretrained", "layers_done", "status"):
+        if need not in f:
+            raise GlorotError(f"{path}: damaged pre-training file (/{need} is missing)")
+
+
+def _layer_arrays(g: h5py.Group, L: int, names: str = "Wbc") -> tuple[list, ...]:
+    return tuple([g[f"{n}{i}"][()] for i in range(L)] for n in names)
+
+
+def read_pretrain(path: str | os.PathLike) -> PretrainData:
+    """Read a pre-training file (also while it is written). Raises GlorotError for a file that
+    is not one, or is damaged."""
+    path = Path(path)
+    f = _open_read(path, swmr=True)
+    try:
+        with f:
+            _check_format(f, path)
+            attrs = _attrs_dict(f)
+            try:
+                config = json.loads(attrs.get("config", "{}"))
+                dataset = json.loads(attrs.get("dataset", "{}"))
+            except json.JSONDecodeError as exc:
+                raise GlorotError(f"{path}: a JSON attribute is corrupt ({exc})") from None
+            sizes = tuple(int(v) for v in attrs.get("sizes", ()))
+            if len(sizes) < 2:
+                raise GlorotError(f"{path}: damaged pre-training file (sizes {sizes})")
+            L = len(sizes) - 1
+            _, log = _read_axis(f["log"], LOG_SERIES)
+            W, b, c = _layer_arrays(f["weights/pretrained"], L)
+            done = int(f["layers_done"][()])
+            status = _bytes_str(f["status"][()]).strip("\x00")
+            writer = _bytes_str(f["writer"][()]).strip("\x00") if "writer" in f else ""
+            slot = active_checkpoint(f)
+            ck = int(f[slot]["step"][()]) if slot else -1
+    except GlorotError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise GlorotError(f"{path}: damaged pre-training file ({_short(exc)})") from None
+    for k in LOG_SERIES:
+        log.setdefault(k, np.zeros(len(log["step"])))
+    return PretrainData(path=path, attrs=attrs, config=config, dataset=dataset, status=status,
+                        sizes=sizes, log=log, W=W, b=b, c=c, layers_done=done,
+                        checkpoint_step=ck, writer=writer,
+                        writer_gone=status == "running" and _writer_gone(writer))
+
+
+def read_pretrain_checkpoint(path: str | os.PathLike) -> PretrainCheckpoint:
+    """The resume point of a pre-training file (read-only; step -1 when there is none)."""
+    path = Path(path)
+    try:
+        with _open_read(path, swmr=True) as f:
+            _check_format(f, path)
+            return _checkpoint(f, len(f.attrs["sizes"]) - 1)
+    except GlorotError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise GlorotError(f"{path}: damaged checkpoint ({_short(exc)})") from None
+
+
+def _checkpoint(f: h5py.File, L: int) -> PretrainCheckpoint:
+    cg = f[active_checkpoint(f) or CHECKPOINT_SLOTS[0]]
+    W, b, c = _layer_arrays(cg, L)
+    return PretrainCheckpoint(step=int(cg["step"][()]), W=W, b=b, c=c,
+                              state=json.loads(_bytes_str(cg["state"][()])))
+
+
+def live_pretrain_writer(path: Path) -> int | None:
+    """The pid of a live process on this host writing the pre-training file ``path``, else
+    None (also for files that are not pre-training files)."""
+    try:
+        with h5py.File(path, "r", libver="latest", swmr=True) as f:
+            if _bytes_str(f.attrs.get("format", b"")) != FORMAT or "writer" not in f:
+                return None
+            status = _bytes_str(f["status"][()]).strip("\x00")
+            who = _bytes_str(f["writer"][()]).strip("\x00")
+    except (OSError, KeyError, ValueError):
+        return None
+    pid = _local_pid(who)
+    if status != "running" or pid is None:
+        return None
+    return pid if pid != os.getpid() and pid_alive(pid) else None
+
+
+# ====================================================================== writing ====
+
+class PretrainWriter:
+    """Writes one pre-training file: ``create`` or ``resume``, then ``log``, ``layer_done``,
+    ``checkpoint``, ``close``. ``log`` rows are buffered and reach the file every
+    ``flush_seconds``, at ``layer_done``, ``checkpoint`` and ``close``."""
+
+    def __init__(self, f: h5py.File, path: Path, flush_seconds: float) -> None:
+        self._f = f
+        self.path = path
+        self.flush_seconds = float(flush_seconds)
+        self._last_flush = time.monotonic()
+        self.sizes = tuple(int(v) for v in f.attrs["sizes"])
+        self._buf: list[dict] = []
+        self._rows = int(f["log/step"].shape[0])
+        self.closed = False
+
+    @classmethod
+    def create(cls, path: str | os.PathLike, *, config: Mapping, sizes: Sequence[int],
+               activation: str, init: str, seed: int, dataset: Mapping, input_scale: str,
+               init_W: Sequence[np.ndarray], init_b: Sequence[np.ndarray],
+               choices: Mapping, force: bool = False, flush_seconds: float = 5.0,
+               extra_attrs: Mapping | None = None) -> PretrainWriter:
+        """Create the file with every group, dataset and attribute, then switch SWMR on.
+        ``sizes``: (n_0, n_1, ..., n_L); ``init_W``/``init_b``: the L hidden layers'
+        parameters before pre-training; ``choices``: what the paper does not state and this
+        file was made with (JSON-able). Refuses an existing ``path`` unless ``force``."""
+        path = check_output_path(path, force)
+        sizes = tuple(int(v) for v in sizes)
+        L = len(sizes) - 1
+        if L < 1 or min(sizes) < 1 or len(init_W) != L or len(init_b) != L:
+            raise GlorotError(f"pre-training sizes must be (input, hidden...) with one W and b "
+                              f"per hidden layer, got {sizes} and {len(init_W)} matrices")
+        need = 5 * sum(np.asarray(a).nbytes for a in (*init_W, *init_b)) + 2 * _JSON_CAPACITY \
+            + 2**20
+        _check_space(path, need, "creating the pre-training file")
+        if path.exists():
+            pid = live_pretrain_writer(path)
+            if pid is not None:
+                raise GlorotError(f"{path}: is being written by glorot pretrain (process {pid}) "
+                                  f"right now; stop it first (Ctrl-C) or choose another -o")
+            path.unlink()
+        try:
+            f = h5py.File(path, "w", libver="latest")
+        except OSError as exc:
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise GlorotError(f"{path}: cannot create the pre-training file ({why})") from None
+        try:
+            a = f.attrs
+            a["format"] = FORMAT
+            a["format_version"] = FORMAT_VERSION
+            a["glorot_version"] = __version__
+            a["created"] = _now_iso()
+            a["config"] = json.dumps(dict(config), sort_keys=True)
+            a["seed"] = int(seed)
+            a["sizes"] = np.asarray(sizes, dtype=np.int64)
+            a["activation"] = str(activation)
+            a["init"] = str(init)
+            a["input_scale"] = str(input_scale)
+            a["dataset"] = json.dumps(dict(dataset), sort_keys=True, default=_json_default)
+            a["choices"] = json.dumps(dict(choices), sort_keys=True, default=_json_default)
+            for k, v in (extra_attrs or {}).items():
+                a[k] = v
+            f.create_dataset("status", data=np.bytes_(b"running"), dtype=_STATUS_DTYPE)
+            f.create_dataset("writer", data=_writer_id(), dtype=_WRITER_DTYPE)
+            f.create_dataset("layers_done", data=np.int64(0))
+            g = f.create_group("log")
+            _series(g, "step", (), np.int64)
+            _series(g, "layer", (), np.int64)
+            for name in LOG_SERIES[1:]:
+                _series(g, name, (), np.float64)
+            groups = [f.create_group("weights/init"), f.create_group("weights/pretrained")]
+            slots = [f.create_group(name) for name in CHECKPOINT_SLOTS]
+            for i, (W, b) in enumerate(zip(init_W, init_b, strict=True)):
+                W, b = np.asarray(W), np.asarray(b)
+                if W.shape != sizes[i:i + 2] or b.shape != sizes[i + 1:i + 2]:
+                    raise GlorotError(f"W{i}/b{i} have shapes {W.shape}/{b.shape}, expected "
+                                      f"{sizes[i:i + 2]}/{sizes[i + 1:i + 2]}")
+                c = np.zeros(sizes[i], W.dtype)
+                rows = chunk_rows(W.shape[1] * W.itemsize, target=_CHUNK_MAX)
+                for k, grp in enumerate((*groups, *slots)):
+                    blank = k == 1  # /weights/pretrained: NaN until the layer is done
+                    grp.create_dataset(f"W{i}", data=np.full_like(W, np.nan) if blank else W,
+                                       chunks=(min(rows, W.shape[0]), W.shape[1]))
+                    grp.create_dataset(f"b{i}", data=np.full_like(b, np.nan) if blank else b)
+                    if k != 0:
+                        grp.create_dataset(f"c{i}", data=np.full_like(c, np.nan) if blank
+                                           else c)
+            for cg in slots:
+                cg.create_dataset("step", data=np.int64(-1))
+                cg.create_dataset("state", data=np.bytes_(b"{}"), dtype=f"S{_JSON_CAPACITY}")
+            f.flush()
+            f.swmr_mode = True
+        except BaseException as exc:
+            failed_write = isinstance(exc, OSError | RuntimeError)
+            if failed_write:
+                _UNSAFE.append(f)
+            else:
+                f.close()
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            if failed_write:
+                raise WriteFailed(f"{path}: cannot create the pre-training file, writing "
+                                  f"failed ({_reason(exc)})") from None
+            raise
+        return cls(f, path, flush_seconds)
+
+    @classmethod
+    def resume(cls, path: str | os.PathLike, flush_seconds: float = 5.0,
+               update_attrs: Mapping | None = None) -> PretrainWriter:
+        """Reopen a pre-training file to continue from its checkpoint: rows logged after it
+        are dropped, ``update_attrs`` written, the status set back to ``running``."""
+        path = Path(path)
+        with _open_read(path, swmr=True) as f:
+            _check_format(f, path)
+        try:
+            f = _open_for_update(path)
+        except OSError as exc:
+            if hdf5_locked(exc):
+                raise GlorotError(f"{path}: is open in another program that locks it; close "
+                                  f"it there and try again") from None
+            if "already open for write" not in str(exc):
+                raise GlorotError(f"{path}: cannot open for writing ({_short(exc)})") from None
+            _clear_dead_writer(path)  # the last writer was killed before closing it
+            try:
+                f = _open_for_update(path)
+            except OSError as exc2:
+                raise GlorotError(f"{path}: cannot open for writing ({_short(exc2)})") from None
+        try:
+            slot = active_checkpoint(f)
+            if slot is None:
+                raise GlorotError(f"{path}: has no checkpoint to resume from")
+            state = json.loads(_bytes_str(f[slot]["state"][()]))
+            _truncate(f, "log", int(state.get("rows", 0)))
+            for k, v in (update_attrs or {}).items():
+                f.attrs[k] = v
+            f["status"][()] = np.bytes_(b"running")
+            f["writer"][()] = _writer_id()
+            f.flush()
+            f.swmr_mode = True
+        except GlorotError:
+            f.close()
+            raise
+        except (KeyError, ValueError, OSError) as exc:
+            f.close()
+            raise GlorotError(f"{path}: damaged pre-training file, cannot resume "
+                              f"({_short(exc)})") from None
+        return cls(f, path, flush_seconds)
+
+    @property
+    def n_rows(self) -> int:
+        return self._rows + len(self._buf)
+
+    def log(self, *, layer: int, step: int, train_cost: float = math.nan,
+            valid_cost: float = math.nan, wall_time: float = math.nan) -> None:
+        """Buffer one row of ``/log`` (``layer`` 1-based, ``step`` the layer's updates)."""
+        self._buf.append({"step": int(step), "layer": int(layer),
+                          "train_cost": float(train_cost), "valid_cost": float(valid_cost),
+                          "wall_time": float(wall_time)})
+        if time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+
+    @_writes
+    def flush(self) -> None:
+        """Write the buffered rows (``step`` last)."""
+        if self._buf:
+            _check_space(self.path, 2 * 8 * len(LOG_SERIES + ("step",)) * len(self._buf),
+                         "writing the next rows")
+            _append(self._f["log"], self._buf, ("step",) + LOG_SERIES)
+            self._rows += len(self._buf)
+            self._buf = []
+        self._f.flush()
+        self._last_flush = time.monotonic()
+
+    @_writes
+    def layer_done(self, i: int, W: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:
+        """Store layer i+1's pre-trained parameters, then count it done."""
+        self.flush()
+        g = self._f["weights/pretrained"]
+        for name, arr in ((f"W{i}", W), (f"b{i}", b), (f"c{i}", c)):
+            g[name][...] = arr
+            g[name].flush()
+        self._f["layers_done"][()] = np.int64(i + 1)
+        self._f["layers_done"].flush()
+        self._f.flush()
+
+    @_writes
+    def checkpoint(self, *, step: int, W: Sequence[np.ndarray], b: Sequence[np.ndarray],
+                   c: Sequence[np.ndarray], state: Mapping) -> None:
+        """Flush the rows, then overwrite the older of the two resume points (its ``step``
+        is -1 while it is rewritten). ``state`` must be JSON-able; the row count is added."""
+        self.flush()
+        active = active_checkpoint(self._f)
+        target = next(g for g in CHECKPOINT_SLOTS if g != active)
+        cg = self._f[target]
+        cg["step"][()] = np.int64(-1)
+        cg["step"].flush()
+        self._f.flush()
+        for i in range(len(W)):
+            for name, arr in ((f"W{i}", W[i]), (f"b{i}", b[i]), (f"c{i}", c[i])):
+                cg[name][...] = arr
+                cg[name].flush()
+        state = dict(state)
+        state["rows"] = self._rows
+        text = json.dumps(state, sort_keys=True, default=_json_default).encode()
+        if len(text) > _JSON_CAPACITY:
+            raise GlorotError(f"checkpoint state is too large ({len(text)} bytes)")
+        cg["state"][()] = np.bytes_(text)
+        cg["state"].flush()
+        cg["step"][()] = np.int64(step)
+        cg["step"].flush()
+        self._f.flush()
+
+    def read_checkpoint(self) -> PretrainCheckpoint:
+        return _checkpoint(self._f, len(self.sizes) - 1)
+
+    @_writes
+    def set_status(self, status: str) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        self._f["status"][()] = np.bytes_(status.encode())
+        self._f["status"].flush()
+
+    def abandon(self, status: str = "interrupted") -> None:
+        """Close after a write problem, dropping the buffered rows; never raises."""
+        if self.closed:
+            return
+        self.closed = True
+        self._buf = []
+        with contextlib.suppress(WriteFailed, OSError, ValueError, KeyError):
+            if active_checkpoint(self._f) is not None:
+                self.set_status(status)
+            self._f.close()
+
+    @_writes
+    def close(self, status: str | None = None, *, remove_if_empty: bool = False) -> None:
+        """Flush, set ``status`` and close; with ``remove_if_empty`` a file without a log row
+        is deleted instead."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if remove_if_empty and self.n_rows == 0:
+                self._f.close()
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
+                return
+            self.flush()
+            if status is not None:
+                self.set_status(status)
+        finally:
+            if self._f.id.valid:
+                self._f.close()
