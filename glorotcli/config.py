@@ -195,3 +195,100 @@ def _at_least(cfg: TrainConfig, name: str, low: int) -> None:
     v = getattr(cfg, name)
     if not isinstance(v, int) or isinstance(v, bool) or v < low:
         raise GlorotError(f"{FLAGS[name]} must be an integer >= {low}, got {v}")
+
+
+PRETRAIN_NOISE = ("masking",)
+"""Corruptions ``glorot pretrain`` knows: masking noise (Vincent et al. 2008)."""
+
+PRETRAIN_FLAGS = {
+    "data": "--data", "online": "--online", "activation": "--activation", "init": "--init",
+    "depth": "--depth", "width": "--width", "seed": "--seed", "threads": "--threads",
+    "dtype": "--dtype", "input_scale": "--input-scale", "corruption": "--corruption",
+    "steps_per_layer": "--steps-per-layer", "lr": "--lr", "batch_size": "--batch-size",
+    "noise": "noise", "log_every": "--log-every", "eval_size": "--eval-size",
+    "checkpoint_seconds": "--checkpoint-seconds",
+}
+"""Flag that sets each ``PretrainConfig`` field, for messages."""
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Everything that decides a pre-training (not the output path). The network fields mean
+    what they mean for ``glorot train`` (``TrainConfig``); the others:
+
+    ``corruption``: fraction of each example's inputs set to 0 (masking noise, Vincent et al.
+    2008); ``steps_per_layer``: SGD updates per layer; ``lr``: the constant rate;
+    ``log_every``: updates between log rows (each also measures the clean reconstruction error
+    of the first ``eval_size`` held-out examples). Defaults are our choices
+    (docs/pretraining.md).
+    """
+
+    data: str | None = None
+    online: bool = False
+    activation: str = "tanh"
+    init: str = "normalized"
+    depth: int = 5
+    width: int = 1000
+    seed: int = 0
+    threads: int | None = None
+    dtype: str = "float32"
+    input_scale: str = "0,1"
+    corruption: float = 0.25
+    steps_per_layer: int = 20_000
+    lr: float = 0.01
+    batch_size: int = 10
+    noise: str = "masking"
+    log_every: int = 1000
+    eval_size: int = 1000
+    checkpoint_seconds: float = 120.0
+
+    def validate(self) -> PretrainConfig:
+        """Check every field; raise GlorotError naming the flag. Returns self."""
+        if (self.data is None) == (not self.online):
+            raise GlorotError("give exactly one of --data FILE and --online")
+        for name, allowed in (("activation", ACTIVATIONS), ("init", INITS), ("dtype", DTYPES),
+                              ("input_scale", INPUT_SCALES), ("noise", PRETRAIN_NOISE)):
+            if getattr(self, name) not in allowed:
+                raise GlorotError(f"{PRETRAIN_FLAGS[name]} must be one of "
+                                  f"{', '.join(allowed)}, got {getattr(self, name)!r}")
+        for name in ("depth", "width", "steps_per_layer", "batch_size", "log_every",
+                     "eval_size"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise GlorotError(f"{PRETRAIN_FLAGS[name]} must be an integer >= 1, got {v}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise GlorotError(f"--seed must be a non-negative integer, got {self.seed}")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise GlorotError(f"--threads must be an integer >= 1, got {self.threads}")
+        if not (_is_number(self.lr) and 0 < self.lr < float("inf")):
+            raise GlorotError(f"--lr must be a positive number, got {self.lr}")
+        if not (_is_number(self.corruption) and 0 <= self.corruption < 1):
+            raise GlorotError(f"--corruption must be a fraction in [0, 1), got "
+                              f"{self.corruption}")
+        if not (_is_number(self.checkpoint_seconds) and self.checkpoint_seconds > 0):
+            raise GlorotError(f"--checkpoint-seconds must be positive, got "
+                              f"{self.checkpoint_seconds}")
+        return self
+
+    @property
+    def total_steps(self) -> int:
+        return self.depth * self.steps_per_layer
+
+    def replace(self, **changes) -> PretrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PretrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise GlorotError(f"unknown pre-training settings {', '.join(unknown)} (written "
+                              f"by a newer glorot?)")
+        return cls(**d)
+
+
+PRETRAIN_RESUMABLE = ("data", "threads", "checkpoint_seconds")
+"""Settings ``glorot pretrain --resume`` may change; the others come from the file."""

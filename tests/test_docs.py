@@ -87,8 +87,8 @@ def test_help_lists_the_commands_in_the_order_of_the_workflow():
     commands = out[out.index("Commands"):]
     names = [line.split()[1] for line in commands.splitlines()
              if line.startswith("│ ") and len(line.split()) > 2 and line[2:3].isalpha()]
-    assert names == ["gen-data", "import", "train", "sweep", "report", "inspect", "surface",
-                     "init-lab", "bench"]
+    assert names == ["gen-data", "import", "train", "pretrain", "sweep", "report", "inspect",
+                     "surface", "init-lab", "bench"]
 
 
 @pytest.mark.parametrize("path, cmd", [(p, c) for p, c, _ in COMMANDS],

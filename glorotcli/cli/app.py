@@ -18,8 +18,8 @@ import typer.core
 from glorotcli import __version__
 from glorotcli.errors import GlorotError
 
-WORKFLOW = ("gen-data", "import", "train", "sweep", "report", "inspect", "surface", "init-lab",
-            "bench")
+WORKFLOW = ("gen-data", "import", "train", "pretrain", "sweep", "report", "inspect", "surface",
+            "init-lab", "bench")
 """Commands in the order of the workflow, as ``glorot --help`` lists them."""
 
 
@@ -66,9 +66,9 @@ def _register() -> None:
     """Add each command module's commands to ``app`` (once; the modules never import this one)."""
     if app.registered_groups:
         return
-    from glorotcli.cli import bench, data, gen, initlab, report, sweep, train
+    from glorotcli.cli import bench, data, gen, initlab, pretrain, report, sweep, train
 
-    for module in (gen, data, train, sweep, report, initlab, bench):
+    for module in (gen, data, train, pretrain, sweep, report, initlab, bench):
         app.add_typer(module.app)
 
 

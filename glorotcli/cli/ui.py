@@ -23,7 +23,7 @@ stdout = Console()
 
 PLAIN_SECONDS = 30.0
 """Seconds between two plain progress lines when stderr is not a terminal."""
-LONG_TASKS = ("train",)
+LONG_TASKS = ("train", "pretrain")
 """Tasks that get a plain start line at once (others only after ``PLAIN_SECONDS``)."""
 
 

@@ -28,7 +28,6 @@ The loop never prints; it reports through ``progress(task, done, total, **info)`
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glorotcli.config import ACTIVATIONS, DTYPES, INITS, INPUT_SCALES, TrainConfig
+from glorotcli.config import PretrainConfig, TrainConfig
 from glorotcli.data.pixels import scale_inputs
 from glorotcli.errors import GlorotError, RunFailed, WriteFailed
 from glorotcli.nn import dae
@@ -63,107 +62,8 @@ from glorotcli.stats.runlog.pretrained import (
 
 PRETRAIN_STREAMS = ("pretrain_data", "pretrain_noise")
 """The streams pre-training adds after the training streams (see the module docstring)."""
-NOISE = ("masking",)
 REPORT_SECONDS = 0.25
 EVAL_BATCH = 1000
-
-FLAGS = {
-    "data": "--data", "online": "--online", "activation": "--activation", "init": "--init",
-    "depth": "--depth", "width": "--width", "seed": "--seed", "threads": "--threads",
-    "dtype": "--dtype", "input_scale": "--input-scale", "corruption": "--corruption",
-    "steps_per_layer": "--steps-per-layer", "lr": "--lr", "batch_size": "--batch-size",
-    "noise": "noise", "log_every": "--log-every", "eval_size": "--eval-size",
-    "checkpoint_seconds": "--checkpoint-seconds",
-}
-"""Flag that sets each ``PretrainConfig`` field, for messages."""
-
-
-@dataclass(frozen=True)
-class PretrainConfig:
-    """Everything that decides a pre-training (not the output path). The network fields mean
-    what they mean for ``glorot train`` (``TrainConfig``); the others:
-
-    ``corruption``: fraction of each example's inputs set to 0 (masking noise, Vincent et al.
-    2008); ``steps_per_layer``: SGD updates per layer; ``lr``: the constant rate;
-    ``log_every``: updates between log rows (each also measures the clean reconstruction error
-    of the first ``eval_size`` held-out examples). Defaults are our choices
-    (docs/pretraining.md).
-    """
-
-    data: str | None = None
-    online: bool = False
-    activation: str = "tanh"
-    init: str = "normalized"
-    depth: int = 5
-    width: int = 1000
-    seed: int = 0
-    threads: int | None = None
-    dtype: str = "float32"
-    input_scale: str = "0,1"
-    corruption: float = 0.25
-    steps_per_layer: int = 20_000
-    lr: float = 0.01
-    batch_size: int = 10
-    noise: str = "masking"
-    log_every: int = 1000
-    eval_size: int = 1000
-    checkpoint_seconds: float = 120.0
-
-    def validate(self) -> PretrainConfig:
-        """Check every field; raise GlorotError naming the flag. Returns self."""
-        if (self.data is None) == (not self.online):
-            raise GlorotError("give exactly one of --data FILE and --online")
-        for name, allowed in (("activation", ACTIVATIONS), ("init", INITS), ("dtype", DTYPES),
-                              ("input_scale", INPUT_SCALES), ("noise", NOISE)):
-            if getattr(self, name) not in allowed:
-                raise GlorotError(f"{FLAGS[name]} must be one of {', '.join(allowed)}, got "
-                                  f"{getattr(self, name)!r}")
-        for name in ("depth", "width", "steps_per_layer", "batch_size", "log_every",
-                     "eval_size"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise GlorotError(f"{FLAGS[name]} must be an integer >= 1, got {v}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise GlorotError(f"--seed must be a non-negative integer, got {self.seed}")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
-            raise GlorotError(f"--threads must be an integer >= 1, got {self.threads}")
-        if not (_number(self.lr) and 0 < self.lr < math.inf):
-            raise GlorotError(f"--lr must be a positive number, got {self.lr}")
-        if not (_number(self.corruption) and 0 <= self.corruption < 1):
-            raise GlorotError(f"--corruption must be a fraction in [0, 1), got "
-                              f"{self.corruption}")
-        if not (_number(self.checkpoint_seconds) and self.checkpoint_seconds > 0):
-            raise GlorotError(f"--checkpoint-seconds must be positive, got "
-                              f"{self.checkpoint_seconds}")
-        return self
-
-    @property
-    def total_steps(self) -> int:
-        return self.depth * self.steps_per_layer
-
-    def replace(self, **changes) -> PretrainConfig:
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> PretrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise GlorotError(f"unknown pre-training settings {', '.join(unknown)} (written "
-                              f"by a newer glorot?)")
-        return cls(**d)
-
-
-RESUMABLE = ("data", "threads", "checkpoint_seconds")
-"""Settings ``glorot pretrain --resume`` may change; the others come from the file."""
-
-
-def _number(v) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and v == v
-
 
 # ------------------------------------------------------------------------------ data ----
 
@@ -508,7 +408,7 @@ def resume(path: str | Path, config: PretrainConfig | None = None, *,
            inputs: PretrainInputs | None = None,
            progress: Progress = no_progress) -> PretrainResult:
     """Continue the pre-training in ``path`` from its last checkpoint. ``config`` may differ
-    from the stored settings only in ``RESUMABLE`` (the CLI enforces it)."""
+    from the stored settings only in ``config.PRETRAIN_RESUMABLE`` (the CLI enforces it)."""
     path = Path(path)
     stored = load_config(path)
     config = (config or stored).validate()
