@@ -640,17 +640,26 @@ def fig_stds(result: LabResult):
     m, mf, lin = result.measured, result.mean_field, result.linear
     x = np.arange(1, result.n_hidden + 1)
     for ax, q in zip(axes, ("act", "bgrad", "wgrad"), strict=True):
-        meas = getattr(m, f"{q}_std")
-        ax.plot(x, getattr(mf, f"{q}_std"), color="C0", lw=1.6, label="mean field")
-        ax.plot(x, getattr(lin, f"{q}_std"), color="0.4", lw=1.2, ls="--",
-                label="linear regime (eqs. 5-7)")
+        meas, pred, linear = (getattr(r, f"{q}_std") for r in (m, mf, lin))
+        ax.plot(x, pred, color="C0", lw=1.6, label="mean field")
+        ax.plot(x, linear, color="0.4", lw=1.2, ls="--", label="linear regime (eqs. 5-7)")
         ax.plot(x, meas, ls="none", marker="o", ms=4, color="C3", label="measured")
-        vals = np.concatenate([meas, getattr(mf, f"{q}_std")])
+        # the y range holds the measured and mean-field values; eqs. 5-7 may leave it
+        vals = np.concatenate([meas, pred])
         vals = vals[np.isfinite(vals) & (vals > 0)]
-        if len(vals) and vals.max() / vals.min() > 10:
+        if not len(vals):
+            continue
+        lo, hi = float(vals.min()), float(vals.max())
+        if hi / lo > 10:
             ax.set_yscale("log")
+            lo, hi = lo / 2.0, hi * 2.0
         else:
-            ax.set_ylim(bottom=0)
+            lo, hi = 0.0, hi * 1.15
+        ax.set_ylim(lo, hi)
+        lv = np.asarray(linear)[np.isfinite(linear)]
+        if len(lv) and (lv.min() > hi or lv.max() < lo):
+            ax.text(0.98, 0.02, f"eqs. 5-7 off the scale: {lv.min():.3g} to {lv.max():.3g}",
+                    transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="0.3")
         ax.set_xlabel("layer")
         ax.set_title({"act": "activations z", "bgrad": "back-propagated gradients dC/ds",
                       "wgrad": "weight gradients dC/dW"}[q], fontsize=10)
