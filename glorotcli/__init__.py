@@ -9,6 +9,7 @@ from glorotcli.api import (  # noqa: E402  (the API modules import __version__ l
     import_cifar10,
     import_mnist,
     open_run,
+    pretrain,
     resume,
     train,
     write_figures,
@@ -25,4 +26,4 @@ def prepare_environment() -> dict:
 
 
 __all__ = ["SHAPESET_SPLITS", "__version__", "generate_shapeset", "import_cifar10", "import_mnist",
-           "open_run", "prepare_environment", "resume", "train", "write_figures"]
+           "open_run", "prepare_environment", "pretrain", "resume", "train", "write_figures"]

@@ -120,6 +120,28 @@ def resume(path: str | os.PathLike, *, steps: int | None = None,
     return core.resume(path, config, progress=progress)
 
 
+def pretrain(path: str | os.PathLike, *, force: bool = False, progress: Progress = no_progress,
+             **settings):
+    """Pre-train the hidden layers of a network by stacked denoising auto-encoders (Vincent et
+    al. 2008; the paper's Fig. 11 reference) and write the pre-training file ``path``; what
+    ``glorot pretrain`` does. ``settings`` are the fields of ``glorotcli.config.PretrainConfig``
+    (``data`` or ``online=True``, ``activation``, ``init``, ``depth``, ``width``, ``seed``,
+    ``corruption``, ``steps_per_layer``, ``lr``, ...). Returns a ``PretrainResult`` (``path``,
+    ``status``, per layer ``first_valid_cost`` and ``valid_cost``: the held-out reconstruction
+    cost, in nats or squared units per example, before and after). Start a run from it with
+    ``train(..., init_from=path)``. Raises ``GlorotError`` for bad settings or data before any
+    work, ``RunFailed`` when the reconstruction cost stops being finite."""
+    from glorotcli.config import PretrainConfig
+    from glorotcli.fileio import check_output_path
+    from glorotcli.run import pretrain as core
+
+    if settings.get("data") is not None:
+        settings["data"] = str(settings["data"])
+    config = PretrainConfig(**settings).validate()
+    check_output_path(Path(path), force)
+    return core.pretrain(config, path, force=force, progress=progress)
+
+
 def open_run(path: str | os.PathLike):
     """Read a run file, finished or still being written, into a ``RunData`` of NumPy arrays:
     ``log[name]`` (N,) on the ``log["step"]`` axis (errors as fractions, loss in nats,
@@ -146,4 +168,4 @@ def write_figures(runs, folder: str | os.PathLike, *, force: bool = False,
 
 
 __all__ = ["SHAPESET_SPLITS", "generate_shapeset", "import_cifar10", "import_mnist", "open_run",
-           "resume", "train", "write_figures"]
+           "pretrain", "resume", "train", "write_figures"]

@@ -42,7 +42,7 @@ FLAGS = {
     "eval_every": "--eval-every", "eval_size": "--eval-size", "log_every": "--log-every",
     "jacobian_every": "--jacobian-every", "jacobian_examples": "--jacobian-examples",
     "online_valid_size": "--online-valid-size", "online_test_size": "--online-test-size",
-    "checkpoint_seconds": "--checkpoint-seconds",
+    "checkpoint_seconds": "--checkpoint-seconds", "init_from": "--init-from",
 }
 
 
@@ -99,6 +99,8 @@ class TrainConfig:
     online_valid_size: int = 10_000
     online_test_size: int = 10_000
     checkpoint_seconds: float = 120.0
+    init_from: str | None = None
+    """A pre-training file (``glorot pretrain``) whose hidden layers the run starts from."""
 
     def validate(self) -> TrainConfig:
         """Check every field; raise GlorotError naming the flag. Returns self."""
@@ -137,6 +139,9 @@ class TrainConfig:
                               f"{self.checkpoint_seconds}")
         parse_schedule(self.probe_every, "--probe-every")
         parse_schedule(self.jacobian_every, "--jacobian-every")
+        if self.init_from is not None and not (isinstance(self.init_from, str)
+                                               and self.init_from):
+            raise GlorotError(f"--init-from must be a file name, got {self.init_from!r}")
         return self
 
     @property

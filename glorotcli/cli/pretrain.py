@@ -38,6 +38,7 @@ PRETRAIN_HELP = (
     "(exit 130); --resume continues.\n\n"
     "Examples:\n\n"
     "  glorot pretrain --online -a sigmoid --depth 4 -o pre.h5\n\n"
+    "  glorot train --online -a sigmoid --depth 4 --init-from pre.h5 -o ft.h5\n\n"
     "  glorot pretrain --data mnist.h5 --steps-per-layer 5000 --width 500 -o pre.h5\n\n"
     "  glorot pretrain --resume pre.h5")
 

@@ -31,6 +31,7 @@ TRAIN_HELP = (
     "Examples:\n\n"
     "  glorot train --data shapeset.h5 -a tanh -i normalized --depth 5 -o tanhN.h5\n\n"
     "  glorot train --online -a sigmoid -i standard --depth 4 -o sig.h5\n\n"
+    "  glorot train --online -a sigmoid --depth 4 --init-from pre.h5 -o ft.h5\n\n"
     "  glorot train --resume tanhN.h5 --steps 40000")
 
 
@@ -72,6 +73,11 @@ def train_cmd(
     dtype: Annotated[Dtype, typer.Option(
         "--dtype", metavar="TYPE", rich_help_panel=_NET,
         help=f"Floating-point type: {' or '.join(DTYPES)}.")] = _D.dtype,
+    init_from: Annotated[Path | None, typer.Option(
+        "--init-from", metavar="FILE", show_default=False, rich_help_panel=_NET,
+        help="Start the hidden layers from a glorot pretrain file (denoising auto-encoders; "
+             "the output layer is initialised by -i as usual). Its sizes, -a and "
+             "--input-scale must match.")] = None,
     lr: Annotated[float, typer.Option(
         "--lr", metavar="EPS", rich_help_panel=_OPT,
         help="Constant learning rate of plain SGD.")] = _D.lr,
@@ -152,7 +158,8 @@ def train_cmd(
         probe_bins=probe_bins, eval_every=eval_every, eval_size=eval_size,
         log_every=log_every, jacobian_every=jacobian_every,
         jacobian_examples=jacobian_examples, online_valid_size=online_valid_size,
-        online_test_size=online_test_size, checkpoint_seconds=checkpoint_seconds)
+        online_test_size=online_test_size, checkpoint_seconds=checkpoint_seconds,
+        init_from=None if init_from is None else str(init_from.resolve()))
     values = {k: value(v) for k, v in values.items()}
     # The options the user typed (Click's parameter source), whatever their value: --resume
     # may change only some, and size warnings concern only what was asked for.

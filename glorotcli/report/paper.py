@@ -25,6 +25,10 @@ DATASET_LABELS = {
     "small-imagenet": "Small-ImageNet",
 }
 
+PRETRAINING_LABEL = "Pre-training"
+"""Fig. 11's name of the curve of the nets pre-trained by denoising auto-encoders (glorot
+train --init-from a glorot pretrain file)."""
+
 TABLE1_DEPTH = 5
 """Table 1's caption: 5 hidden layers for every entry."""
 

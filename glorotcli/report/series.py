@@ -136,11 +136,19 @@ def data_source(run: RunData) -> str:
     return Path(path).name
 
 
+def pretrained(run: RunData) -> bool:
+    """Whether the run started from pre-trained hidden layers (``glorot train --init-from``)."""
+    return bool(run.config.get("init_from")) or "pretrained" in run.attrs
+
+
 def run_label(run: RunData, *, with_depth: bool = False) -> str:
-    """The paper's name of the run ("Tanh N"), with the depth when asked or when it is not 5,
+    """The paper's name of the run ("Tanh N"; "Pre-training (Sigmoid)" for a run started from
+    pre-trained hidden layers, Fig. 11's name), with the depth when asked or when it is not 5,
     and the cost when it is not the paper's."""
     c = config(run)
     label = paper.row_label(c["activation"], c["init"])
+    if pretrained(run):
+        label = f"{paper.PRETRAINING_LABEL} ({label})"
     if with_depth or (c["depth"] not in (None, paper.TABLE1_DEPTH)):
         label += f" depth {c['depth']}"
     if c["cost"] not in (None, "nll"):
@@ -359,7 +367,8 @@ def summary(run: RunData) -> dict:
     kind = c["data"]
     measured = final_test_error(run)
     paper_value = (paper.paper_test_error(c["activation"], c["init"], kind)
-                   if c["depth"] == paper.TABLE1_DEPTH and c["cost"] in (None, "nll") else None)
+                   if c["depth"] == paper.TABLE1_DEPTH and c["cost"] in (None, "nll")
+                   and not pretrained(run) else None)  # Table 1 has no pre-trained row
     steps = int(step[-1]) if len(step) else 0
     base = majority_baseline(run)
     return {

@@ -488,6 +488,19 @@ def load_pretrained(path: str | Path, config: TrainConfig, sizes: tuple[int, ...
     return W, b, provenance
 
 
+def start_from_pretrained(config: TrainConfig, net) -> dict:
+    """Put the pre-trained hidden layers of ``config.init_from`` into ``net`` (an ``MLP`` just
+    initialised for the run; its output layer stays as drawn) and return the run file's root
+    attributes that record it: ``{"pretrained": provenance JSON}``; ``{}`` without
+    ``init_from``. Raises GlorotError as ``load_pretrained``."""
+    if not config.init_from:
+        return {}
+    W, b, provenance = load_pretrained(config.init_from, config, tuple(net.sizes))
+    for i, (w, bb) in enumerate(zip(W, b, strict=True)):
+        net.W[i], net.b[i] = w, bb
+    return {"pretrained": json.dumps(provenance, sort_keys=True)}
+
+
 def _sizes(sizes: tuple[int, ...]) -> str:
     return "-".join(str(n) for n in sizes)
 

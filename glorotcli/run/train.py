@@ -649,6 +649,9 @@ def train(config: TrainConfig, output: str | Path, *, data: TrainData | None = N
     with _threads(config.threads) as threads:
         net = init_mlp(sizes, config.activation, config.init,
                        np.random.default_rng(streams["init"]), dtype=np.dtype(config.dtype))
+        from glorotcli.run.pretrain import start_from_pretrained
+
+        pretrained = start_from_pretrained(config, net)  # --init-from: the hidden layers
         probes_on = parse_schedule(config.probe_every, "--probe-every")[0] != "none"
         jac_on = (parse_schedule(config.jacobian_every, "--jacobian-every")[0] != "none"
                   and config.depth >= 2 and probes_on)
@@ -664,7 +667,7 @@ def train(config: TrainConfig, output: str | Path, *, data: TrainData | None = N
             init_W=net.W, init_b=net.b, edges=edges,
             jacobian_k=config.width if jac_on else 0, force=force,
             extra_attrs={"threads": threads, "probe_source": data.probe_source,
-                         "total_steps": config.total_steps(data.n_train)})
+                         "total_steps": config.total_steps(data.n_train), **pretrained})
         trainer = _TrainingRun(config, data, writer, net, 0, {}, threads, progress)
         return _drive(trainer)
 
