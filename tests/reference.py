@@ -350,3 +350,48 @@ def ref_surface_costs(w1, w2, x, t):
         ce += -(ti * np.log(p) + (1 - ti) * np.log(1 - p))
         quad += (p - ti) ** 2
     return ce / len(x), quad / len(x)
+
+
+# ---------------------------------------------------------------- nn: denoising auto-encoder ----
+# One tied-weight layer of Vincent et al. (2008), one example at a time, from the formulas of
+# docs/pretraining.md: h = f(x~ W + b), r = out(W h + c), the cost against the clean x.
+
+def ref_dae_example(W, b, c, activation, x, x_tilde, recon):
+    """Cost and gradients (dW, db, dc) of one example. ``recon`` is ("ce",), ("se", lo, hi)
+    (sigmoid output stretched to [lo, hi]) or ("linear",). Written with r itself (log r,
+    log(1 - r)), not with the kernel's softplus form."""
+    s = x_tilde @ W + b
+    h = ref_act(activation, s)
+    a = np.array([sum(W[j, k] * h[k] for k in range(len(h))) for j in range(len(x))]) + c
+    sig = 1 / (1 + np.exp(-a))
+    if recon[0] == "ce":
+        r = sig
+        C = -np.sum(x * np.log(r) + (1 - x) * np.log(1 - r))
+        dC_dr = -(x / r) + (1 - x) / (1 - r)
+        dr_da = sig * (1 - sig)
+    elif recon[0] == "se":
+        lo, hi = recon[1], recon[2]
+        r = lo + (hi - lo) * sig
+        C = np.sum((r - x) ** 2)
+        dC_dr = 2 * (r - x)
+        dr_da = (hi - lo) * sig * (1 - sig)
+    else:
+        r = a
+        C = np.sum((r - x) ** 2)
+        dC_dr = 2 * (r - x)
+        dr_da = np.ones_like(a)
+    da = dC_dr * dr_da                                  # dC/da_j
+    dh = np.array([sum(W[j, k] * da[j] for j in range(len(x))) for k in range(len(h))])
+    ds = dh * ref_act_grad(activation, s)               # dC/ds_k
+    dW = np.outer(x_tilde, ds) + np.outer(da, h)        # encoder's share + decoder's share
+    return C, dW, ds, da
+
+
+def ref_dae_batch(W, b, c, activation, X, X_tilde, recon):
+    """Mean cost over the examples and the gradients of that mean: (C, dW, db, dc)."""
+    C, dW, db, dc = 0.0, np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)
+    for x, xt in zip(X, X_tilde, strict=True):
+        Ci, dWi, dbi, dci = ref_dae_example(W, b, c, activation, x, xt, recon)
+        C, dW, db, dc = C + Ci, dW + dWi, db + dbi, dc + dci
+    n = len(X)
+    return C / n, dW / n, db / n, dc / n

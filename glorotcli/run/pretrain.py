@@ -194,6 +194,7 @@ class _Pretraining:
         self.layer = int(state.get("layer", 0))
         self.t = int(state.get("layer_step", 0))
         self.noise_state = state.get("noise")
+        self.started = bool(state.get("started", False))  # the layer's step-0 row is logged
         self.cost_sum = float(state.get("cost_sum", 0.0))
         self.cost_n = int(state.get("cost_n", 0))
         self.t_offset = float(state.get("wall_time", 0.0))
@@ -213,7 +214,7 @@ class _Pretraining:
         return self.t_offset + time.monotonic() - self.t0
 
     def state(self, noise: np.random.Generator | None) -> dict:
-        return {"layer": self.layer, "layer_step": self.t,
+        return {"layer": self.layer, "layer_step": self.t, "started": self.started,
                 "noise": None if noise is None else noise.bit_generator.state,
                 "cost_sum": self.cost_sum, "cost_n": self.cost_n, "wall_time": self.wall(),
                 "train_cost": self.train_cost, "valid_cost": self.valid_cost,
@@ -277,9 +278,10 @@ class _Pretraining:
         layer = dae.DAELayer(self.W[k], self.b[k], self.c[k], cfg.activation, self.recon[k])
         held = self.codes(self.inputs.held_out, k)
         source = _source(cfg, self.inputs, k, self.t * B)
-        if self.t == 0:
+        if not self.started:
             self.checkpoint(noise)  # a run killed at any moment resumes from here
             self.log_row(layer, held)
+            self.started = True
         corrupted = None
         while self.t < cfg.steps_per_layer:
             if stop.requested():
@@ -302,7 +304,7 @@ class _Pretraining:
                 self.checkpoint(noise)
             self.report()
         self.w.layer_done(k, self.W[k], self.b[k], self.c[k])
-        self.layer, self.t = k + 1, 0
+        self.layer, self.t, self.started = k + 1, 0, False
         if self.layer == cfg.depth:
             self.checkpoint(None)
 

@@ -1,0 +1,439 @@
+"""Pre-training by stacked denoising auto-encoders (issue 15): the layer's gradients against
+finite differences and the slow reference, the masking noise, the reconstruction error falling
+on Shapeset and MNIST, determinism, interruption and resume, the pre-training file, and
+``glorot train --init-from``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+from helpers import make_data
+from reference import ref_dae_batch
+
+from glorotcli.config import PretrainConfig, TrainConfig
+from glorotcli.errors import GlorotError
+from glorotcli.nn import dae
+from glorotcli.run import pretrain as core
+from glorotcli.run import train as train_core
+from glorotcli.stats.runlog import read_run
+from glorotcli.stats.runlog.pretrained import read_pretrain
+
+# What may differ between identical pre-trainings: timings, and the writer's process id.
+VARIES = {"log/wall_time", "checkpoint/state", "checkpoint_b/state", "writer"}
+CASES = [  # (activation, reconstruction as the reference names it, input range)
+    ("sigmoid", ("ce",), (0.0, 1.0)),
+    ("tanh", ("ce",), (0.0, 1.0)),
+    ("tanh", ("se", -1.0, 1.0), (-1.0, 1.0)),
+    ("softsign", ("se", -1.0, 1.0), (-1.0, 1.0)),
+    ("relu", ("linear",), (0.0, np.inf)),
+    ("sigmoid", ("se", -2.0, 3.0), (-2.0, 3.0)),
+]
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    return make_data(tmp_path_factory.mktemp("data") / "tiny.h5")
+
+
+def cfg(data_file, **kw) -> PretrainConfig:
+    base = dict(data=str(data_file), activation="sigmoid", init="standard", depth=2, width=12,
+                steps_per_layer=150, lr=0.05, log_every=50, eval_size=60, threads=1,
+                checkpoint_seconds=3600.0)
+    base.update(kw)
+    return PretrainConfig(**base)
+
+
+def layer_problem(activation, recon, rng, n_in=9, n_hid=6, batch=4, dtype=np.float64):
+    """Weights, clean inputs in the reconstruction's range and a masked copy."""
+    W = rng.normal(0, 0.6, (n_in, n_hid)).astype(dtype)
+    b = rng.normal(0, 0.3, n_hid).astype(dtype)
+    c = rng.normal(0, 0.3, n_in).astype(dtype)
+    if recon[0] == "ce":
+        x = rng.uniform(0.02, 0.98, (batch, n_in))
+    elif recon[0] == "se":
+        x = rng.uniform(recon[1], recon[2], (batch, n_in))
+    else:
+        x = rng.uniform(0, 3, (batch, n_in))
+    x = x.astype(dtype)
+    xt = x * (rng.random(x.shape) > 0.3)
+    return W, b, c, x, xt
+
+
+def product_layer(W, b, c, activation, recon):
+    lo, hi = (0.0, 1.0) if recon[0] == "ce" else (
+        (recon[1], recon[2]) if recon[0] == "se" else (0.0, np.inf))
+    return dae.DAELayer(W, b, c, activation, dae.reconstruction_for(lo, hi))
+
+
+# ------------------------------------------------------------------ the layer ----
+
+def test_each_layer_reconstructs_as_documented():
+    ce = dae.Reconstruction(dae.CROSS_ENTROPY, 0.0, 1.0)
+    se = dae.Reconstruction(dae.SQUARED_SIGMOID, -1.0, 1.0)
+    lin = dae.Reconstruction(dae.SQUARED_LINEAR, 0.0, np.inf)
+    assert dae.layer_reconstructions("sigmoid", "0,1", 3) == [ce, ce, ce]
+    assert dae.layer_reconstructions("tanh", "0,1", 3) == [ce, se, se]
+    assert dae.layer_reconstructions("softsign", "-1,1", 2) == [se, se]
+    assert dae.layer_reconstructions("relu", "0,1", 2) == [ce, lin]
+
+
+@pytest.mark.parametrize("activation, recon, _", CASES, ids=[f"{a}-{r[0]}" for a, r, _ in CASES])
+def test_gradients_match_finite_differences_in_float64(activation, recon, _):
+    rng = np.random.default_rng(3)
+    W, b, c, x, xt = layer_problem(activation, recon, rng)
+    cost, dW, db, dc = product_layer(W, b, c, activation, recon).gradients(x, xt)
+
+    def f(W_, b_, c_):
+        return product_layer(W_.copy(), b_.copy(), c_.copy(), activation, recon).gradients(
+            x, xt)[0]
+
+    h = 1e-6
+    for arr, grad in ((W, dW), (b, db), (c, dc)):
+        num = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + h
+            up = f(W, b, c)
+            arr[idx] = old - h
+            down = f(W, b, c)
+            arr[idx] = old
+            num[idx] = (up - down) / (2 * h)
+        np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-8)
+    assert np.isfinite(cost)
+
+
+@pytest.mark.parametrize("activation, recon, _", CASES, ids=[f"{a}-{r[0]}" for a, r, _ in CASES])
+def test_cost_gradients_and_step_match_the_slow_reference(activation, recon, _):
+    rng = np.random.default_rng(5)
+    W, b, c, x, xt = layer_problem(activation, recon, rng, n_in=11, n_hid=7, batch=10)
+    C, dW, db, dc = ref_dae_batch(W, b, c, activation, x, xt, recon)
+    layer = product_layer(W.copy(), b.copy(), c.copy(), activation, recon)
+    cost, gW, gb, gc = layer.gradients(x, xt)
+    np.testing.assert_allclose(cost, C, rtol=1e-12)
+    for g, r in ((gW, dW), (gb, db), (gc, dc)):
+        np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-13)
+    lr = 0.07
+    assert layer.step(x, xt, lr) == pytest.approx(C, rel=1e-12)
+    for new, old, g in ((layer.W, W, dW), (layer.b, b, db), (layer.c, c, dc)):
+        np.testing.assert_allclose(new, old - lr * g, rtol=1e-10, atol=1e-13)
+    # the clean reconstruction cost is the reference's with x~ = x
+    np.testing.assert_allclose(layer.cost(x), ref_dae_batch(layer.W, layer.b, layer.c,
+                                                            activation, x, x, recon)[0],
+                               rtol=1e-10)
+
+
+def test_float32_layer_follows_the_float64_reference():
+    rng = np.random.default_rng(8)
+    W, b, c, x, xt = layer_problem("tanh", ("ce",), rng, n_in=30, n_hid=20, batch=10)
+    C, dW, _, _ = ref_dae_batch(W, b, c, "tanh", x, xt, ("ce",))
+    f32 = [a.astype(np.float32) for a in (W, b, c)]
+    cost, gW, _, _ = product_layer(*f32, "tanh", ("ce",)).gradients(x.astype(np.float32),
+                                                                     xt.astype(np.float32))
+    assert cost == pytest.approx(C, rel=1e-5)
+    np.testing.assert_allclose(gW, dW, rtol=1e-3, atol=1e-5)
+
+
+def test_masking_noise_zeroes_exactly_the_stated_fraction_uniformly():
+    rng = np.random.default_rng(0)
+    n, rows, fraction = 40, 4000, 0.25
+    x = rng.uniform(0.5, 1.0, (rows, n))  # no zeros of its own
+    out = dae.corrupt(x, fraction, np.random.default_rng(1))
+    zeros = out == 0
+    assert (zeros.sum(axis=1) == 10).all()  # round(0.25 x 40) in every example
+    np.testing.assert_array_equal(out[~zeros], x[~zeros])
+    # each input is masked with probability 1/4: within 5 standard deviations of rows/4
+    per_input = zeros.sum(axis=0)
+    sd = np.sqrt(rows * fraction * (1 - fraction))
+    assert np.abs(per_input - rows * fraction).max() < 5 * sd
+    # the choices differ between examples (not one fixed set of inputs)
+    assert len({tuple(np.flatnonzero(z)) for z in zeros[:50]}) == 50
+    assert (dae.corrupt(x[:5], 0.0, rng) == x[:5]).all()
+    assert dae.masked_count(1024, 0.25) == 256 and dae.masked_count(10, 0.26) == 3
+    with pytest.raises(GlorotError, match="--corruption"):
+        dae.corrupt(x, 1.0, rng)
+
+
+# ---------------------------------------------------------- learning on real data ----
+
+def test_reconstruction_error_falls_on_shapeset(tmp_path):
+    r = core.pretrain(PretrainConfig(online=True, activation="sigmoid", init="standard",
+                                     depth=2, width=40, steps_per_layer=1500, lr=0.01,
+                                     log_every=500, eval_size=200, threads=1),
+                      tmp_path / "pre.h5")
+    data = read_pretrain(r.path)
+    for k in (1, 2):
+        v = data.layer_log(k)["valid_cost"]
+        assert np.all(np.diff(v) < 0), (k, v)  # falls at every log row
+    first, last = r.first_valid_cost, r.valid_cost
+    assert last[0] < 0.9 * first[0] and last[1] < 0.6 * first[1], (first, last)
+
+
+def test_reconstruction_error_falls_on_mnist(tmp_path, mnist_dir):
+    from glorotcli.api import import_mnist
+
+    mnist_file = import_mnist(mnist_dir, tmp_path / "mnist.h5").path
+    r = core.pretrain(PretrainConfig(data=str(mnist_file), activation="tanh", init="normalized",
+                                     depth=2, width=40, steps_per_layer=1500, lr=0.01,
+                                     log_every=500, eval_size=300, threads=1),
+                      tmp_path / "pre.h5")
+    data = read_pretrain(r.path)
+    for k in (1, 2):
+        v = data.layer_log(k)["valid_cost"]
+        assert np.all(np.diff(v) < 0), (k, v)
+    assert r.valid_cost[0] < 0.7 * r.first_valid_cost[0], (r.first_valid_cost, r.valid_cost)
+    assert r.valid_cost[1] < 0.5 * r.first_valid_cost[1], (r.first_valid_cost, r.valid_cost)
+
+
+# ---------------------------------------------------------------- the loop ----
+
+def contents(path) -> dict:
+    """Every dataset and attribute of a file (``VARIES`` left out; the checkpoint through its
+    active slot, whichever slot that is)."""
+    from glorotcli.stats.runlog import CHECKPOINT_SLOTS, active_checkpoint
+
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and name not in VARIES \
+                    and name.split("/")[0] not in CHECKPOINT_SLOTS:
+                out[name] = obj[()]
+        f.visititems(visit)
+        slot = active_checkpoint(f)
+        for k in f[slot]:
+            if k != "state":
+                out[f"checkpoint/{k}"] = f[slot][k][()]
+        for k, v in f.attrs.items():
+            if k != "created":
+                out[f"@{k}"] = v
+    return out
+
+
+def assert_same_contents(a, b) -> None:
+    ca, cb = contents(a), contents(b)
+    assert sorted(ca) == sorted(cb)
+    for k in ca:
+        va, vb = np.asarray(ca[k]), np.asarray(cb[k])
+        assert va.dtype == vb.dtype and va.tobytes() == vb.tobytes(), k
+
+
+def test_the_same_seed_gives_the_same_file_and_another_seed_another(tmp_path, data_file):
+    core.pretrain(cfg(data_file), tmp_path / "a.h5")
+    core.pretrain(cfg(data_file), tmp_path / "b.h5")
+    assert_same_contents(tmp_path / "a.h5", tmp_path / "b.h5")
+    core.pretrain(cfg(data_file, seed=1), tmp_path / "c.h5")
+    a, c = read_pretrain(tmp_path / "a.h5"), read_pretrain(tmp_path / "c.h5")
+    assert not np.array_equal(a.W[0], c.W[0]) and not np.array_equal(a.W[1], c.W[1])
+
+
+def test_the_file_holds_weights_log_and_settings(tmp_path, data_file):
+    c = cfg(data_file)
+    core.pretrain(c, tmp_path / "p.h5")
+    p = read_pretrain(tmp_path / "p.h5")
+    assert p.status == "finished" and p.layers_done == 2 and p.sizes == (64, 12, 12)
+    assert PretrainConfig.from_dict(p.config) == c
+    assert json.loads(p.attrs["choices"])["corruption"] == 0.25
+    # a row at every layer's step 0, every log_every updates and its end, layer after layer
+    np.testing.assert_array_equal(p.log["layer"], [1] * 4 + [2] * 4)
+    np.testing.assert_array_equal(p.log["step"], [0, 50, 100, 150] * 2)
+    # the start: what glorot train draws with the same seed and init
+    train = train_core.seed_streams(0)["init"]
+    from glorotcli.nn.init import init_mlp
+
+    net = init_mlp((64, 12, 12, 3), "sigmoid", "standard", np.random.default_rng(train))
+    with h5py.File(tmp_path / "p.h5") as f:
+        for i in range(2):
+            np.testing.assert_array_equal(f[f"weights/init/W{i}"][()], net.W[i])
+        # the pre-trained weights are the checkpoint's at the end, and moved from the start
+        for i in range(2):
+            np.testing.assert_array_equal(f[f"weights/pretrained/W{i}"][()], p.W[i])
+        assert not np.array_equal(p.W[0], net.W[0])
+    # layer 2's clean held-out cost at its end is the cost of its stored weights on the codes
+    # of layer 1 (stored) for the held-out examples (the first 60 of the valid split)
+    from glorotcli.data.store import read_dataset
+
+    held = read_dataset(data_file).splits["valid"].x[:60] / np.float32(255)
+    codes = 1 / (1 + np.exp(-(held.astype(np.float64) @ p.W[0] + p.b[0])))
+    recon = dae.reconstruction_for(0.0, 1.0)
+    layer = dae.DAELayer(*(np.array(a, np.float64) for a in (p.W[1], p.b[1], p.c[1])),
+                         "sigmoid", recon)
+    assert layer.cost(codes) == pytest.approx(p.layer_log(2)["valid_cost"][-1], rel=1e-4)
+
+
+@pytest.mark.parametrize("cut", [70, 150, 233], ids=["mid-layer-1", "boundary", "mid-layer-2"])
+def test_ctrl_c_checkpoints_and_resume_equals_the_uninterrupted_run(tmp_path, data_file,
+                                                                      monkeypatch, cut):
+    core.pretrain(cfg(data_file), tmp_path / "full.h5")
+    monkeypatch.setattr(core, "REPORT_SECONDS", 0.0)
+    sent = []
+
+    def progress(task, done, total, **info):
+        if task == "pretrain" and done >= cut and not sent:
+            sent.append(done)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    out = tmp_path / "cut.h5"
+    with pytest.raises(core.Interrupted) as exc:
+        core.pretrain(cfg(data_file), out, progress=progress)
+    assert exc.value.checkpointed and exc.value.step == cut
+    p = read_pretrain(out)
+    assert p.status == "interrupted" and p.checkpoint_step == cut
+    assert p.layers_done == cut // 150
+    result = core.resume(out)
+    assert result.status == "finished" and result.steps == 300
+    assert_same_contents(tmp_path / "full.h5", out)
+
+
+def _checkpoint_step(path) -> int:
+    try:
+        return read_pretrain(path).checkpoint_step
+    except GlorotError:
+        return -1
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_a_killed_pretraining_resumes_to_the_uninterrupted_result(tmp_path, data_file, how):
+    args = ["--data", str(data_file), "-a", "sigmoid", "-i", "standard", "--depth", "2",
+            "--width", "12", "--steps-per-layer", "8000", "--lr", "0.05", "--log-every",
+            "1000", "--eval-size", "60", "--threads", "1", "--no-progress"]
+    out = tmp_path / "cut.h5"
+    proc = subprocess.Popen([sys.executable, "-m", "glorotcli", "pretrain", *args,
+                             "--checkpoint-seconds", "0.2", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while _checkpoint_step(out) < 2000 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(getattr(signal, how))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    if how == "SIGTERM":
+        assert proc.returncode == 143 and "glorot pretrain --resume" in err
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    assert 2000 <= read_pretrain(out).checkpoint_step < 16000
+    done = subprocess.run([sys.executable, "-m", "glorotcli", "pretrain", "--resume", str(out),
+                           "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(out)
+    full = subprocess.run([sys.executable, "-m", "glorotcli", "pretrain", *args,
+                           "--checkpoint-seconds", "0.2", "-o", str(tmp_path / "full.h5")],
+                          capture_output=True, text=True, timeout=300)
+    assert full.returncode == 0, full.stderr
+    assert_same_contents(tmp_path / "full.h5", out)
+
+
+# ------------------------------------------------------------ train --init-from ----
+
+def test_init_from_starts_from_exactly_the_stored_weights(tmp_path, data_file):
+    core.pretrain(cfg(data_file), tmp_path / "pre.h5")
+    tc = dict(data=str(data_file), activation="sigmoid", init="standard", depth=2, width=12,
+              steps=30, threads=1, probe_every="none", jacobian_every="none")
+    train_core.train(TrainConfig(**tc, init_from=str(tmp_path / "pre.h5")),
+                     tmp_path / "ft.h5")
+    train_core.train(TrainConfig(**tc), tmp_path / "plain.h5")
+    with h5py.File(tmp_path / "pre.h5") as fp, h5py.File(tmp_path / "ft.h5") as ft, \
+            h5py.File(tmp_path / "plain.h5") as fq:
+        stored = [fp[f"weights/pretrained/{n}{i}"][()] for n in "Wb" for i in range(2)]
+        started = [ft[f"weights/init/{n}{i}"][()] for n in "Wb" for i in range(2)]
+        for a, b in zip(stored, started, strict=True):
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+        # the output layer: drawn as without --init-from
+        for n in "Wb":
+            assert ft[f"weights/init/{n}2"][()].tobytes() == fq[f"weights/init/{n}2"][()].tobytes()
+        assert not np.array_equal(ft["weights/init/W0"][()], fq["weights/init/W0"][()])
+        recorded = json.loads(ft.attrs["pretrained"])
+    digest = hashlib.sha256(b"".join(a.tobytes() for a in stored)).hexdigest()
+    assert recorded["weights_sha256"] == digest
+    assert recorded["path"] == str((tmp_path / "pre.h5").resolve())
+    run = read_run(tmp_path / "ft.h5")
+    assert run.config["init_from"] == str(tmp_path / "pre.h5")
+    assert run.status == "finished"
+
+
+def test_reports_name_a_pretrained_run_pre_training(tmp_path, data_file):
+    from glorotcli.report import figures, series
+
+    core.pretrain(cfg(data_file, activation="tanh", init="normalized", depth=5),
+                  tmp_path / "pre.h5")
+    tc = dict(data=str(data_file), depth=5, width=12, steps=40, eval_every=20, threads=1,
+              jacobian_every="none")
+    train_core.train(TrainConfig(**tc, init_from=str(tmp_path / "pre.h5")), tmp_path / "ft.h5")
+    train_core.train(TrainConfig(**tc), tmp_path / "plain.h5")
+    ft, plain = read_run(tmp_path / "ft.h5"), read_run(tmp_path / "plain.h5")
+    assert series.run_label(ft) == "Pre-training (Tanh N)"
+    assert series.run_label(plain) == "Tanh N"
+    tab = series.table1([ft, plain])
+    assert "Pre-training (Tanh N)" in tab.rows
+    assert tab.cells[("Pre-training (Tanh N)", "mnist")].runs == ["ft.h5"]
+    assert tab.cells[("Tanh N", "mnist")].runs == ["plain.h5"]
+    assert series.summary(ft)["paper_test_error"] is None  # no Table 1 value for it
+    spec = next(s for s in figures.FIGURES if s.name == "fig12_test_error")
+    fig = figures.DRAW[spec.draw](spec, [ft, plain], None)
+    gids = {line.get_gid() for ax in fig.axes for line in ax.get_lines()}
+    assert {"error Pre-training (Tanh N) depth 5", "error Tanh N depth 5"} <= gids
+
+
+def _one_error_line(err: str) -> bool:
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    return len(lines) == 1 and lines[0].startswith("glorot: error: ")
+
+
+def test_bad_files_and_mismatched_sizes_give_one_line_and_exit_2(tmp_path, data_file,
+                                                                 run_cli, monkeypatch):
+    core.pretrain(cfg(data_file), tmp_path / "pre.h5")
+    monkeypatch.setattr(core, "REPORT_SECONDS", 0.0)
+
+    sent = []
+
+    def stop(task, done, total, **info):
+        if done >= 20 and not sent:
+            sent.append(done)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(core.Interrupted):
+        core.pretrain(cfg(data_file), tmp_path / "unfinished.h5", progress=stop)
+    (tmp_path / "junk.h5").write_bytes(b"not hdf5 at all")
+    base = ["train", "--data", data_file, "-a", "sigmoid", "-i", "standard", "--steps", "10",
+            "--threads", "1", "--no-progress"]
+    cases = {
+        "missing": (base + ["--depth", "2", "--width", "12"], tmp_path / "nope.h5",
+                    "no such file"),
+        "junk": (base + ["--depth", "2", "--width", "12"], tmp_path / "junk.h5",
+                 "not a readable HDF5 file"),
+        "dataset": (base + ["--depth", "2", "--width", "12"], data_file,
+                    "not a glorot pre-training file"),
+        "unfinished": (base + ["--depth", "2", "--width", "12"], tmp_path / "unfinished.h5",
+                       "not finished"),
+        "depth": (base + ["--depth", "3", "--width", "12"], tmp_path / "pre.h5",
+                  "64-12-12, but this run's are 64-12-12-12"),
+        "width": (base + ["--depth", "2", "--width", "13"], tmp_path / "pre.h5",
+                  "but this run's are 64-13-13"),
+        "activation": (base + ["--depth", "2", "--width", "12", "-a", "tanh"],
+                       tmp_path / "pre.h5", "-a/--activation sigmoid, but this run uses tanh"),
+        "scale": (base + ["--depth", "2", "--width", "12", "--input-scale", "-1,1"],
+                  tmp_path / "pre.h5", "--input-scale 0,1"),
+    }
+    for name, (args, init_from, message) in cases.items():
+        out = tmp_path / f"run-{name}.h5"
+        code, stdout, err = run_cli(*args, "--init-from", init_from, "-o", out)
+        assert code == 2 and stdout == "", (name, code, err)
+        assert _one_error_line(err) and message in err, (name, err)
+        assert not out.exists(), name
+    # and glorot pretrain's own bad input
+    code, _, err = run_cli("pretrain", "--data", data_file, "--corruption", "0.5", "--lr", "-1",
+                           "-o", tmp_path / "p.h5")
+    assert code == 2 and _one_error_line(err) and "--lr" in err
+    code, _, err = run_cli("pretrain", "--resume", tmp_path / "pre.h5")
+    assert code == 2 and _one_error_line(err) and "already finished" in err
+    code, _, err = run_cli("pretrain", "--resume", tmp_path / "unfinished.h5", "--depth", "3")
+    assert code == 2 and _one_error_line(err) and "--depth cannot change" in err
