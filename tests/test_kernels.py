@@ -116,6 +116,21 @@ def test_any_shape_and_batch_size_matches_the_reference(n_in, hidden, n_out, B, 
         np.testing.assert_allclose(fwd.z[i + 1], z, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("B", [4, 5, 6, 7, 8, 9, 10, 11, 12, 16])
+def test_every_block_of_the_row_pair_backward_matches_the_reference(B):
+    # B >= 5 takes rows in pairs, examples in blocks of 4, 2, 1 (first, middle and last passes
+    # of each width occur among these B); an odd fan-in leaves one row unpaired
+    sizes = (9, 7, 6, 3)
+    net = _net("tanh", np.float64, sizes=sizes)
+    (x, y), = _batches(1, B, sizes)
+    ref_W, ref_b = [w.copy() for w in net.W], [b.copy() for b in net.b]
+    ref_sgd_step(ref_W, ref_b, "tanh", x, y, 0.3, "nll")
+    mlp.Trainer(net, threads=2, path="fused").step(x, y, 0.3)
+    for i in range(len(sizes) - 1):
+        np.testing.assert_allclose(net.W[i], ref_W[i], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(net.b[i], ref_b[i], rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("path", ["fused", "blas"])
 def test_same_seed_and_threads_give_bit_identical_weights(path):
     runs = []
@@ -127,11 +142,14 @@ def test_same_seed_and_threads_give_bit_identical_weights(path):
         assert np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("B", [1, 2, 3, 10])  # both forward loops (one row / four per pass)
-def test_fused_path_does_not_depend_on_the_thread_count(B):
+# the forward's eight-, four- and one-row passes; the backward one row at a time (B < 5) and in
+# pairs of rows (B >= 5); odd fan-ins put an unpaired row where a 2-thread split could cut a pair
+@pytest.mark.parametrize("B", [1, 2, 3, 5, 10, 16])
+@pytest.mark.parametrize("sizes", [(64, 48, 48, 5), (67, 47, 33, 5)])
+def test_fused_path_does_not_depend_on_the_thread_count(B, sizes):
     nets = []
     for threads in (1, 2):
-        net = _net("softsign", np.float32, sizes=(64, 48, 48, 5))
+        net = _net("softsign", np.float32, sizes=sizes)
         _train(net, _batches(10, B, net.sizes, np.float32), 0.1, "nll", "fused", threads)
         nets.append(net)
     for a, b in zip(nets[0].W, nets[1].W, strict=True):
