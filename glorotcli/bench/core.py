@@ -67,6 +67,8 @@ TARGETS = (
     Target("P2", 1, 1, "torch", 3.0), Target("P3", 100, 1, "torch", 0.75),
 )
 SPEEDUP_TARGET = 1.6  # P4, glorot at batch 10: 2 threads / 1 thread
+PEAK_ROWS = 512
+"""Rows of the product that measures the peak sgemm rate: (512 x width) @ (width x width)."""
 FIRST_STEP_TARGET = 1.0  # P5, seconds
 
 
@@ -155,6 +157,13 @@ class BenchResult:
         runs = self.rounds.get((impl, batch, threads))
         return statistics.median(runs) if runs else None
 
+    def peak_gflops(self, threads: int) -> float | None:
+        """The sgemm worker's rate on one large product, (PEAK_ROWS x width) @ (width x width):
+        the machine's peak for these shapes (median over rounds)."""
+        rate = self.median("sgemm", 0, threads)
+        w = self.settings.width
+        return rate * 2 * PEAK_ROWS * w * w / 1e9 if rate else None
+
     def spread(self, impl: str, batch: int, threads: int) -> tuple[float, float] | None:
         runs = self.rounds.get((impl, batch, threads))
         return (min(runs), max(runs)) if runs else None
@@ -178,10 +187,14 @@ class BenchResult:
                 row["sgemm_gflops"] = floor * step_flops(st.sizes, B) / 1e9 if floor else None
                 for ref in REFERENCES:
                     row[f"x_{ref}"] = self.ratio(B, n, ref)
+                peak = self.peak_gflops(n)
                 for impl in st.impls:
                     if impl != "sgemm":
                         row[f"share_{impl}"] = (row[impl] / floor if row[impl] and floor
                                                 else None)
+                        gflops = row[impl] * row["step_mflop"] / 1e3 if row[impl] else None
+                        row[f"peak_share_{impl}"] = gflops / peak if gflops and peak else None
+                row["peak_gflops"] = peak
                 out.append(row)
         return out
 
@@ -247,11 +260,17 @@ def format_result(result: BenchResult) -> str:
         lines.append(cells)
     if has_roof:
         lines += ["", "share of the sgemm floor (steps/s / sgemm steps/s: the step's matrix "
-                      "products at BLAS speed, same shapes, same round)",
-                  f"{'batch':>5} {'thr':>3} {'MFLOP':>7} " + " ".join(f"{i:>8}" for i in impls)]
+                      "products at BLAS speed, same shapes, same rounds) | share of the peak "
+                      f"(GFLOP/s / sgemm GFLOP/s on a {PEAK_ROWS}x{st.width}x{st.width} "
+                      "product)",
+                  f"{'batch':>5} {'thr':>3} {'MFLOP':>7} " + " ".join(f"{i:>8}" for i in impls)
+                  + f" | {'peak':>7} " + " ".join(f"{i:>8}" for i in impls)]
         for row in result.rows():
             lines.append(f"{row['batch']:>5} {row['threads']:>3} {row['step_mflop']:7.1f} "
-                         + " ".join(_cell(row.get("share_" + i), ".2f", 8) for i in impls))
+                         + " ".join(_cell(row.get("share_" + i), ".2f", 8) for i in impls)
+                         + f" | {_cell(row['peak_gflops'], '.0f', 7)} "
+                         + " ".join(_cell(row.get("peak_share_" + i), ".2f", 8)
+                                    for i in impls))
     targets = result.targets()
     if targets:
         lines += ["", "targets (docs/performance.md; ratios of medians in this run):"]
@@ -465,17 +484,20 @@ def run_bench(settings: BenchSettings,
     done = 0
     try:
         workers = _start_workers(settings, result)
-        per_round = sum(1 for B, n in configs for w in workers if w.serves(n))
+        per_round = sum(1 for B, n in configs for w in workers if w.serves(n)) + (
+            len(settings.threads) if any(w.impl == "sgemm" for w in workers) else 0)
         total = per_round * (settings.rounds + 1) + (
             settings.first_step_runs + 1 if "glorot" in settings.impls and
             settings.first_step_runs else 0)
-        # round 0 warms up: JIT compile or cache load, buffers, allocator
+        # round 0 warms up: JIT compile or cache load, buffers, allocator; batch 0 is the
+        # sgemm worker's peak (one large product), once per thread count and round
+        roof = [(0, n) for n in settings.threads] if "sgemm" in settings.impls else []
         for r in range(settings.rounds + 1):
             k = r % len(workers) if workers else 0
             order = workers[k:] + workers[:k]
-            for B, n in configs:
+            for B, n in configs + roof:
                 for w in order:
-                    if not w.serves(n):
+                    if not w.serves(n) or (B == 0 and w.impl != "sgemm"):
                         continue
                     secs = min(0.2, settings.seconds) if r == 0 else settings.seconds
                     answer = w.ask(batch=B, threads=n, seconds=secs)

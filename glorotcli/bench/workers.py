@@ -16,7 +16,8 @@ per batch size, with the thread count of the request:
   serves one thread count: it starts on that many CPUs, builds its CPU client, and then gives
   every thread back all CPUs (so its threads float like everyone else's). Steps are dispatched
   asynchronously and waited for at the end of each measurement (JAX's best case);
-- ``sgemm``: the step's matrix products alone, NumPy ``@`` into preallocated arrays (the roof).
+- ``sgemm``: the step's matrix products alone, NumPy ``@`` into preallocated arrays (the floor
+  at BLAS speed); batch 0: one large product (the machine's peak sgemm rate).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import os
 import sys
 import time
 
-from glorotcli.bench.core import BenchSettings
+from glorotcli.bench.core import PEAK_ROWS, BenchSettings
 
 
 def _data(settings: BenchSettings, B: int, dtype, n: int = 16):
@@ -114,7 +115,8 @@ def _numpy_impl(settings: BenchSettings, threads: int | None):
 def _sgemm_impl(settings: BenchSettings, threads: int | None):
     """The matrix products of one step, as glorot's BLAS path and NumPy make them, into
     preallocated arrays: forward ``z W``, then per layer from the top ``dC/ds W^T`` (all but the
-    first) and ``z^T dC/ds``. Values are random; only the speed matters."""
+    first) and ``z^T dC/ds``. Values are random; only the speed matters. Batch 0 asks for the
+    peak instead: one (PEAK_ROWS x width) @ (width x width) product."""
     import numpy as np
     from threadpoolctl import threadpool_limits
 
@@ -130,6 +132,11 @@ def _sgemm_impl(settings: BenchSettings, threads: int | None):
         if n not in limits:
             limits.clear()
             limits[n] = threadpool_limits(limits=n, user_api="blas")
+        if B == 0:  # the peak: one large product, PEAK_ROWS x width @ width x width
+            a = rng.random((PEAK_ROWS, settings.width)).astype(dtype)
+            w = rng.random((settings.width, settings.width)).astype(dtype)
+            out = np.empty((PEAK_ROWS, settings.width), dtype)
+            return lambda x, y: np.matmul(a, w, out=out)
         if B not in bufs:
             z = [rng.random((B, k)).astype(dtype) for k in sizes[:-1]]
             s = [np.empty((B, k), dtype) for k in sizes[1:]]
