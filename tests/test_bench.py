@@ -137,6 +137,8 @@ def test_bench_compares_glorot_with_numpy_and_the_sgemm_roof(run_cli):
     assert row["share_glorot"] == pytest.approx(row["glorot"] / row["sgemm"])
     assert row["sgemm_gflops"] == pytest.approx(
         row["sgemm"] * C.step_flops((1024, 1000, 9), 2) / 1e9)
+    assert row["peak_gflops"] > 0 and row["peak_share_glorot"] == pytest.approx(
+        row["glorot"] * C.step_flops((1024, 1000, 9), 2) / 1e9 / row["peak_gflops"])
     assert result["blas"]["env"]["internal_api"]
     (cores,) = [r["cores"] for r in result["rounds"] if r["impl"] == "glorot"]
     assert 0 < cores[0] < 4
