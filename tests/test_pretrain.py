@@ -437,3 +437,86 @@ def test_bad_files_and_mismatched_sizes_give_one_line_and_exit_2(tmp_path, data_
     assert code == 2 and _one_error_line(err) and "already finished" in err
     code, _, err = run_cli("pretrain", "--resume", tmp_path / "unfinished.h5", "--depth", "3")
     assert code == 2 and _one_error_line(err) and "--depth cannot change" in err
+
+
+# ------------------------------------------------------------------- sweeps ----
+
+RECIPE = """
+description = "a pre-trained network and its plain twin, two rates each"
+[defaults]
+depth = 2
+width = 8
+steps = 60
+eval_every = 20
+probe_every = "none"
+jacobian_every = "none"
+lr = [0.01, 0.1]
+threads = 1
+[pretrain]
+steps_per_layer = 40
+log_every = 20
+eval_size = 50
+[[grid]]
+data = "mnist"
+activation = "sigmoid"
+init = "standard"
+pretrain = [true, false]
+"""
+
+
+def test_a_recipe_block_with_pretrain_starts_every_rate_from_one_pretraining(tmp_path):
+    from glorotcli.run import grid, recipes
+
+    rec = recipes.parse(RECIPE, where="r.toml", name="r")
+    runs = grid.expand(rec.blocks, {"mnist": "/data/m.h5"}, pretrain=rec.pretrain,
+                       folder=tmp_path)
+    pre = [r for r in runs if r.pretrain is not None]
+    plain = [r for r in runs if r.pretrain is None]
+    assert len(pre) == 2 and len(plain) == 2
+    (p,) = grid.pretrainings(runs)
+    assert p.name == "pretrain-m-sigmoid-standard-d2-w8-spl40"
+    assert p.config == PretrainConfig(data="/data/m.h5", activation="sigmoid", init="standard",
+                                      depth=2, width=8, threads=1, steps_per_layer=40,
+                                      log_every=20, eval_size=50)
+    for r in pre:
+        assert r.name.endswith("-pre") and r.config.init_from == str(tmp_path / f"{p.name}.h5")
+    assert all(r.config.init_from is None and not r.name.endswith("-pre") for r in plain)
+    assert {r.network for r in pre}.isdisjoint({r.network for r in plain})
+    with pytest.raises(GlorotError, match=r"\[pretrain\]: unknown setting 'depth'"):
+        recipes.parse(RECIPE.replace("[pretrain]", "[pretrain]\ndepth = 3"), where="r.toml",
+                      name="r")
+    paper = recipes.load("paper")
+    shipped = grid.pretrainings(grid.expand(paper.blocks, {"mnist": "m.h5", "cifar10": "c.h5"},
+                                            pretrain=paper.pretrain, folder=tmp_path))
+    assert {(q.config.activation, q.config.depth, q.config.online) for q in shipped} == {
+        ("sigmoid", 4, True), ("sigmoid", 5, True)}
+
+
+def test_a_sweep_pre_trains_first_then_fine_tunes_and_a_second_has_nothing_to_do(
+        tmp_path, data_file):
+    from glorotcli.run import sweep
+
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(RECIPE)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "glorotcli", "sweep", "--recipe", str(recipe), "--data",
+           str(data_file), "-o", str(out), "--jobs", "2", "--no-progress"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "first 1 pre-training (1 new" in first.stderr
+    pre = read_pretrain(out / "pretrain-tiny-sigmoid-standard-d2-w8-spl40.h5")
+    assert pre.status == "finished" and pre.layers_done == 2
+    for lr in ("0.01", "0.1"):
+        run = read_run(out / f"tiny-sigmoid-standard-d2-w8-lr{lr}-pre.h5")
+        assert run.status == "finished" and run.config["init_from"] == str(pre.path)
+        with h5py.File(run.path) as f:  # started from the pre-trained layers
+            assert f["weights/init/W1"][()].tobytes() == pre.W[1].tobytes()
+        assert read_run(out / f"tiny-sigmoid-standard-d2-w8-lr{lr}.h5").config[
+            "init_from"] is None
+    labels = {n["network"] for n in sweep.read_summary(out)["networks"]}
+    assert labels == {"Pre-training (Sigmoid), 2 x 8, tiny", "Sigmoid, 2 x 8, tiny"}
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.h5")}
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "4 runs (4 finished)" in again.stderr and "(1 finished;" in again.stderr
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in out.glob("*.h5")}

@@ -180,14 +180,19 @@ def sweep_cmd(
         blocks = [{**blocks[0], **overrides}]
         overrides = {}
     runs = gridmod.expand(blocks, kinds, overrides=_lists_or_scalars(overrides),
-                          skip_data=skip, where=where)
+                          skip_data=skip, where=where, pretrain=rec.pretrain if rec else None,
+                          folder=output)
     executor = None if dry_run else _executor(jobs, scheduler)  # fails here, before any work
     if not dry_run:
         output.mkdir(parents=True, exist_ok=True)
     sizes = _data_sizes(runs)
     plan = sweep.make_plan(runs, output, lambda c: sizes[_data_id(c)]["n_train"]) \
         if output.is_dir() else _fresh_plan(runs)
+    pretrains = gridmod.pretrainings(runs)
+    pre_plan = sweep.make_pretrain_plan(pretrains, output) if output.is_dir() \
+        else _fresh_plan(pretrains)
     _print_plan(rec, runs, plan, notes, sizes, jobs, scheduler)
+    _print_pretrain_plan(pretrains, pre_plan)
     if dry_run:
         return
     command = ["glorot", "sweep", *sys.argv[2:]] if len(sys.argv) > 1 else []
@@ -196,9 +201,19 @@ def sweep_cmd(
     display = _Display(progress, n_total=len(runs), n_done=len(plan.done))
     stop_signal = _stop_on_sigterm()
     try:
+        todo, pre_out = plan.todo, []
+        if pre_plan.todo:  # the pre-trainings first: runs start from them
+            with _Display(progress, n_total=len(pretrains), n_done=len(pre_plan.done)) as pd:
+                pre_out = sweep.run_sweep(
+                    pre_plan.todo, output, executor, n_train=lambda c: None,
+                    on_event=pd.event, take_over=scheduler is not None,
+                    already_done=len(pre_plan.done))
+            executor = _executor(jobs, scheduler)
+        if pretrains:
+            todo = _ready(todo, output, pre_out)
         with display:
             outcomes = sweep.run_sweep(
-                plan.todo, output, executor, n_train=lambda c: sizes[_data_id(c)]["n_train"],
+                todo, output, executor, n_train=lambda c: sizes[_data_id(c)]["n_train"],
                 on_event=display.event, take_over=scheduler is not None,
                 already_done=len(plan.done))
     except KeyboardInterrupt:
@@ -220,7 +235,7 @@ def sweep_cmd(
     else:
         print_path(output)
     if failed:
-        raise RunFailed(f"{len(failed)} of {len(plan.todo)} runs failed (see above); the "
+        raise RunFailed(f"{len(failed)} of {len(todo)} runs failed (see above); the "
                         f"others are in {output}")
 
 
@@ -294,6 +309,39 @@ def _data_sizes(runs) -> dict[str, dict]:
                         "n_out": ds.n_classes,
                         "n_eval": ds.sizes.get("valid", 0) + ds.sizes.get("test", 0)}
     return out
+
+
+def _ready(todo, folder: Path, outcomes) -> list:
+    """The runs of ``todo`` whose pre-training (if any) is finished; a one-line note for each
+    pre-training that is not (its runs wait for the next sweep)."""
+    from glorotcli.stats.runlog.pretrained import read_pretrain
+
+    for o in outcomes:
+        if o.status != "finished":
+            stderr.print(f"glorot: pre-training {o.name}: {o.status}"
+                         + (f": {o.error}" if o.error else "") + "; its runs are left out",
+                         highlight=False, soft_wrap=True, markup=False)
+    ready = []
+    for r in todo:
+        if r.pretrain is not None:
+            path = folder / f"{r.pretrain.name}.h5"
+            if not path.exists() or read_pretrain(path).status != "finished":
+                continue
+        ready.append(r)
+    return ready
+
+
+def _print_pretrain_plan(pretrains, plan) -> None:
+    if not pretrains:
+        return
+    counts: dict[str, int] = {}
+    for a in plan.actions.values():
+        counts[a] = counts.get(a, 0) + 1
+    parts = ", ".join(f"{v} {k}" for k, v in counts.items())
+    steps = sum(p.config.total_steps for p in plan.todo)
+    stderr.print(f"sweep: first {len(pretrains)} pre-training{'s' if len(pretrains) != 1 else ''}"
+                 f" ({parts}; {steps:,} auto-encoder updates to go), then the runs that start "
+                 f"from them", highlight=False, soft_wrap=True)
 
 
 def _fresh_plan(runs):

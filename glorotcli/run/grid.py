@@ -21,6 +21,13 @@ changed grid finds the runs it shares with the old one::
 beyond the first six fields. Settings that ``glorot train --resume`` may change (the length,
 threads, the checkpoint interval, the data file's location) are not in the name: a longer
 budget extends the same run.
+
+Pre-training. A block with ``pretrain = true`` fine-tunes its networks from a pre-training by
+denoising auto-encoders (``glorot pretrain``) of the same network (data, activation, init,
+depth, width, seed, dtype, input scale), made by the sweep itself into the folder as
+``pretrain-{data}-{activation}-{init}-d{depth}-w{width}[...].h5`` and shared by every learning
+rate; its settings come from the recipe's ``[pretrain]`` table. Such runs carry ``init_from``
+(the pre-training file's absolute path) and end their names in ``-pre``.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from glorotcli.config import FLAGS, TrainConfig, fmt_lr
+from glorotcli.config import FLAGS, PretrainConfig, TrainConfig, fmt_lr
 from glorotcli.errors import GlorotError
 
 RESUMABLE = ("data", "steps", "epochs", "threads", "checkpoint_seconds")
@@ -44,8 +51,16 @@ DATA_KINDS = ("shapeset", "mnist", "cifar10")
 ONLINE = "online"
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
-AXES = tuple(k for k in _FIELDS if k not in ("online",))
-"""Keys a grid block may set: every ``TrainConfig`` field (``data`` takes ``"online"`` too)."""
+AXES = tuple(k for k in _FIELDS if k not in ("online",)) + ("pretrain",)
+"""Keys a grid block may set: every ``TrainConfig`` field (``data`` takes ``"online"`` too),
+and ``pretrain`` (true: fine-tune from a pre-training the sweep makes; see above)."""
+
+PRETRAIN_SHARED = ("data", "online", "activation", "init", "depth", "width", "seed", "threads",
+                   "dtype", "input_scale")
+"""Settings a pre-training takes from the network it is made for."""
+PRETRAIN_OWN = ("corruption", "steps_per_layer", "lr", "log_every", "eval_size",
+                "checkpoint_seconds")
+"""Settings of a recipe's ``[pretrain]`` table (``glorot pretrain``'s own options)."""
 
 _DEFAULT = TrainConfig()
 # Name parts for settings beyond the six that are always there: (field, prefix or formatter).
@@ -55,15 +70,26 @@ _EXTRA_NAME = (
     ("cost", str),
     ("dtype", lambda v: "f64" if v == "float64" else str(v)),
     ("input_scale", lambda v: "pm1" if v == "-1,1" else "in" + re.sub(r"\W", "", str(v))),
+    ("init_from", lambda v: "pre"),
 )
 
 
 @dataclass(frozen=True)
+class PretrainRun:
+    """A pre-training a sweep makes: its file name (without ``.h5``) and its settings."""
+
+    name: str
+    config: PretrainConfig
+
+
+@dataclass(frozen=True)
 class GridRun:
-    """One configuration of a grid: its run-file name (without ``.h5``) and its settings."""
+    """One configuration of a grid: its run-file name (without ``.h5``) and its settings;
+    ``pretrain``: the pre-training it starts from (``config.init_from`` is its file)."""
 
     name: str
     config: TrainConfig
+    pretrain: PretrainRun | None = None
 
     @property
     def network(self) -> tuple:
@@ -93,6 +119,33 @@ def run_name(config: TrainConfig) -> str:
         if value != getattr(_DEFAULT, key):
             parts.append(fmt(value))
     return "-".join(parts)
+
+
+def pretrain_name(config: PretrainConfig) -> str:
+    """The pre-training file's name (without ``.h5``): ``pretrain-`` and the network's part of
+    a run name, then the pre-training settings that differ from ``glorot pretrain``'s
+    defaults (``spl`` steps per layer, ``plr`` rate, ``c`` corruption)."""
+    net = TrainConfig(**{k: getattr(config, k) for k in PRETRAIN_SHARED})
+    parts = ["pretrain", data_tag(net), net.activation, net.init, f"d{net.depth}",
+             f"w{net.width}"]
+    for key, fmt in _EXTRA_NAME:
+        if key in PRETRAIN_SHARED and getattr(net, key) != getattr(_DEFAULT, key):
+            parts.append(fmt(getattr(net, key)))
+    default = PretrainConfig()
+    for key, fmt in (("steps_per_layer", lambda v: f"spl{v}"),
+                     ("lr", lambda v: f"plr{fmt_lr(v)}"), ("corruption", lambda v: f"c{v:g}")):
+        if getattr(config, key) != getattr(default, key):
+            parts.append(fmt(getattr(config, key)))
+    return "-".join(parts)
+
+
+def pretrainings(runs: Iterable[GridRun]) -> list[PretrainRun]:
+    """The pre-trainings the grid's runs start from, each once, in order."""
+    out: dict[str, PretrainRun] = {}
+    for r in runs:
+        if r.pretrain is not None:
+            out.setdefault(r.pretrain.name, r.pretrain)
+    return list(out.values())
 
 
 def network_key(config: TrainConfig, tag: str | None = None) -> tuple:
@@ -133,6 +186,10 @@ def _as_list(key: str, value, where: str) -> list:
 
 def _coerce(key: str, value, where: str):
     """A grid value checked against the type of the ``TrainConfig`` field it sets."""
+    if key == "pretrain":
+        if not isinstance(value, bool):
+            raise GlorotError(f"{where}: pretrain must be true or false, got {value!r}")
+        return value
     if key == "data":
         if not isinstance(value, str) or not value:
             raise GlorotError(f"{where}: data must be 'online', a dataset kind "
@@ -195,12 +252,17 @@ class MissingData(GlorotError):
 
 def expand(blocks: Sequence[Mapping], files: Mapping[str, str] | None = None, *,
            overrides: Mapping | None = None, skip_data: Iterable[str] = (),
-           where: str = "grid") -> list[GridRun]:
+           where: str = "grid", pretrain: Mapping | None = None,
+           folder: Path | None = None) -> list[GridRun]:
     """Every configuration of the union of ``blocks``, each once, in order.
 
     ``overrides`` replace a key in every block (command-line flags given with a recipe);
-    ``skip_data`` drops blocks whose data is one of those kinds. Raises GlorotError naming the
-    block and key for a bad value or a configuration ``glorot train`` would refuse.
+    ``skip_data`` drops blocks whose data is one of those kinds. Runs of a block with
+    ``pretrain = true`` start from the pre-training file in ``folder`` (made absolute; the
+    current folder by default) whose
+    settings are the network's and ``pretrain`` (a recipe's ``[pretrain]`` table). Raises
+    GlorotError naming the block and key for a bad value or a configuration ``glorot train``
+    or ``glorot pretrain`` would refuse.
     """
     files = dict(files or {})
     skip = set(skip_data)
@@ -214,11 +276,15 @@ def expand(blocks: Sequence[Mapping], files: Mapping[str, str] | None = None, *,
             if data_value in skip:
                 continue
             combo.update(resolve_data(data_value, files, here))
+            pre = None
+            if combo.pop("pretrain", False):
+                pre = _pretraining(combo, pretrain or {}, here)
+                combo["init_from"] = str(Path(folder or ".").resolve() / f"{pre.name}.h5")
             try:
                 config = TrainConfig(**combo).validate()
             except GlorotError as exc:
                 raise GlorotError(f"{here}: {exc}") from None
-            run = GridRun(run_name(config), config)
+            run = GridRun(run_name(config), config, pre)
             old = runs.get(run.name)
             if old is not None and old.config != config:
                 diff = differing_settings(old.config, config) or ["--steps/--epochs"]
@@ -228,3 +294,18 @@ def expand(blocks: Sequence[Mapping], files: Mapping[str, str] | None = None, *,
     if not runs:
         raise GlorotError(f"{where}: the grid is empty")
     return list(runs.values())
+
+
+def _pretraining(combo: Mapping, settings: Mapping, where: str) -> PretrainRun:
+    """The pre-training of the network ``combo`` describes, with ``settings`` (a recipe's
+    ``[pretrain]`` table)."""
+    unknown = sorted(set(settings) - set(PRETRAIN_OWN))
+    if unknown:
+        raise GlorotError(f"{where}: unknown pre-training setting {unknown[0]!r} (a [pretrain] "
+                          f"table takes {', '.join(PRETRAIN_OWN)})")
+    shared = {k: combo[k] for k in PRETRAIN_SHARED if k in combo}
+    try:
+        config = PretrainConfig(**shared, **settings).validate()
+    except (GlorotError, TypeError) as exc:
+        raise GlorotError(f"{where}: pre-training: {exc}") from None
+    return PretrainRun(pretrain_name(config), config)

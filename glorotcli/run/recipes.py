@@ -12,8 +12,15 @@ A recipe file::
     data = "mnist"                  # "online", a dataset kind, or a dataset file
     activation = ["tanh", "softsign"]
     init = ["normalized", "standard"]
+    [pretrain]                      # optional: settings of the sweep's pre-trainings
+    steps_per_layer = 20000
+    [[grid]]
+    data = "online"
+    activation = "sigmoid"
+    pretrain = true                 # fine-tune from a pre-training of each network
 
-Keys are the long names of ``glorot train``'s options with ``_`` for ``-`` (``batch_size``).
+Keys are the long names of ``glorot train``'s options with ``_`` for ``-`` (``batch_size``);
+``[pretrain]`` takes ``glorot pretrain``'s own options (``grid.PRETRAIN_OWN``).
 The recipes shipped with glorot live beside this module in ``recipes/``.
 """
 
@@ -26,14 +33,14 @@ from importlib import resources
 from pathlib import Path
 
 from glorotcli.errors import GlorotError
-from glorotcli.run.grid import AXES, DATA_KINDS
+from glorotcli.run.grid import AXES, DATA_KINDS, PRETRAIN_OWN
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10
     import tomli as tomllib
 
-TOP_KEYS = ("description", "note", "optional_data", "defaults", "grid")
+TOP_KEYS = ("description", "note", "optional_data", "defaults", "grid", "pretrain")
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ class Recipe:
     note: str
     blocks: list[dict] = field(default_factory=list)
     optional_data: tuple[str, ...] = ()
+    pretrain: dict = field(default_factory=dict)
+    """Settings of the pre-trainings of blocks with ``pretrain = true``."""
 
 
 def shipped() -> dict[str, Path]:
@@ -104,9 +113,16 @@ def parse(text: str, *, where: str, name: str) -> Recipe:
     for key in ("description", "note"):
         if not isinstance(doc.get(key, ""), str):
             raise GlorotError(f"{where}: {key} must be a string")
+    pretrain = doc.get("pretrain", {})
+    if not isinstance(pretrain, Mapping):
+        raise GlorotError(f"{where}: pretrain must be a table ([pretrain])")
+    unknown = sorted(set(pretrain) - set(PRETRAIN_OWN))
+    if unknown:
+        raise GlorotError(f"{where}: [pretrain]: unknown setting {unknown[0]!r} (it takes "
+                          f"{', '.join(PRETRAIN_OWN)})")
     return Recipe(name=name, description=doc.get("description", ""),
                   note=" ".join(doc.get("note", "").split()), blocks=blocks,
-                  optional_data=tuple(optional))
+                  optional_data=tuple(optional), pretrain=dict(pretrain))
 
 
 def _check_keys(table: Mapping, where: str) -> None:

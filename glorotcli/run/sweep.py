@@ -13,6 +13,10 @@ Everything a sweep knows is in its run files, so it can be stopped and restarted
   checkpointed at step 0, so this holds from the first second);
 - a run that diverged is recorded as diverged, kept out of the selection, and not retried.
 
+Pre-training (blocks with ``pretrain = true``, ``glorotcli.run.grid``): the pre-trainings run
+first, on the same executor and by the same rules (finished: skipped; interrupted: resumed),
+then the runs that start from them.
+
 Selection (per network: every setting but the rate): among the candidates that finished, the
 lowest *best* validation error over the run wins (the test error reported is the one measured
 at that same evaluation: Table 1's "test error at the best validation step", our reading);
@@ -31,9 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glorotcli import __version__
-from glorotcli.config import TrainConfig
+from glorotcli.config import PRETRAIN_RESUMABLE, PretrainConfig, TrainConfig
 from glorotcli.errors import GlorotError, RunFailed
-from glorotcli.run.grid import GridRun, differing_settings
+from glorotcli.run.grid import GridRun, PretrainRun, differing_settings
 
 SUMMARY = "sweep.json"
 FORMAT = "glorot-sweep"
@@ -129,6 +133,42 @@ def make_plan(grid: Sequence[GridRun], folder: Path, n_train: Callable[[TrainCon
     return plan
 
 
+def make_pretrain_plan(pretrains: Sequence[PretrainRun], folder: Path) -> Plan:
+    """As ``make_plan``, for the pre-trainings of a grid (``grid.pretrainings``): new, resume,
+    done (finished, or diverged: its runs then fail with its message), or busy. Raises
+    GlorotError when a file of the same name holds other settings."""
+    from glorotcli.stats.runlog.pretrained import read_pretrain
+
+    plan = Plan()
+    for pre in pretrains:
+        path = folder / f"{pre.name}.h5"
+        if not path.exists():
+            plan.todo.append(pre)
+            plan.actions[pre.name] = "new"
+            continue
+        data = read_pretrain(path)
+        try:
+            stored = PretrainConfig.from_dict(data.config)
+        except (TypeError, GlorotError) as exc:
+            raise GlorotError(f"{path}: stored settings are not readable ({exc})") from None
+        diff = [k for k in data.config if k not in PRETRAIN_RESUMABLE
+                and getattr(stored, k) != getattr(pre.config, k)]
+        if diff:
+            raise GlorotError(f"{path}: exists with other settings ({', '.join(diff)} differ); "
+                              f"move it away or sweep into another folder")
+        if data.writer_alive:
+            plan.busy.append(pre.name)
+            plan.actions[pre.name] = "busy"
+        elif data.status in ("finished", "diverged"):
+            plan.done.append(pre.name)
+            plan.actions[pre.name] = data.status
+        else:
+            plan.todo.append(pre)
+            plan.start_step[pre.name] = max(data.checkpoint_step, 0)
+            plan.actions[pre.name] = "resume" if data.checkpoint_step >= 0 else "restart"
+    return plan
+
+
 # --------------------------------------------------------------------- one run ----
 
 @dataclass(frozen=True)
@@ -141,6 +181,8 @@ class Job:
     take_over: bool = False
     """Resume a file whose recorded writer is on another host (Dask: the scheduler resubmits
     a task only when its worker is gone)."""
+    kind: str = "train"
+    """``train``, or ``pretrain`` (``config`` is then a ``PretrainConfig``'s)."""
 
 
 def run_job(job: Job) -> dict:
@@ -150,6 +192,8 @@ def run_job(job: Job) -> dict:
     from the last checkpoint. Returns ``{"name", "status", "error"}``; divergence and bad input
     are outcomes, not exceptions. Runs on one thread unless the config says otherwise.
     """
+    if job.kind == "pretrain":
+        return _run_pretrain_job(job)
     from glorotcli.run import train as core
     from glorotcli.stats.runlog import read_run
 
@@ -167,6 +211,33 @@ def run_job(job: Job) -> dict:
                 result = core.resume(path, config, data=data, take_over=job.take_over)
         else:
             result = core.train(config, path)
+    except core.Interrupted:
+        return {"name": job.name, "status": "interrupted", "error": None}
+    except RunFailed as exc:
+        return {"name": job.name, "status": "diverged", "error": str(exc)}
+    except GlorotError as exc:
+        return {"name": job.name, "status": "failed", "error": str(exc)}
+    return {"name": job.name, "status": result.status, "error": None}
+
+
+def _run_pretrain_job(job: Job) -> dict:
+    """``run_job`` for a pre-training: make it, resume it, or leave a finished one alone."""
+    from glorotcli.run import pretrain as core
+    from glorotcli.stats.runlog.pretrained import read_pretrain
+
+    config = PretrainConfig.from_dict(job.config)
+    path = Path(job.path)
+    try:
+        if path.exists():
+            data = read_pretrain(path)
+            if data.status == "finished":
+                return {"name": job.name, "status": "finished", "error": None}
+            if data.checkpoint_step < 0:
+                result = core.pretrain(config, path, force=True)
+            else:
+                result = core.resume(path, config)
+        else:
+            result = core.pretrain(config, path)
     except core.Interrupted:
         return {"name": job.name, "status": "interrupted", "error": None}
     except RunFailed as exc:
@@ -281,10 +352,13 @@ def summarize(grid: Sequence[GridRun], folder: Path, *, recipe: str | None = Non
 
 def network_label(run: GridRun) -> str:
     """"Tanh N depth 5, 1000 units, online" style label of a network (all but the rate)."""
-    from glorotcli.report.paper import row_label
+    from glorotcli.report.paper import PRETRAINING_LABEL, row_label
 
     c = run.config
-    label = f"{row_label(c.activation, c.init)}, {c.depth} x {c.width}, {run.data_tag}"
+    name = row_label(c.activation, c.init)
+    if c.init_from:
+        name = f"{PRETRAINING_LABEL} ({name})"
+    label = f"{name}, {c.depth} x {c.width}, {run.data_tag}"
     if c.batch_size != TrainConfig.batch_size:
         label += f", batch {c.batch_size}"
     if c.seed != TrainConfig.seed:
@@ -406,7 +480,7 @@ class SweepEvent:
     steps_per_second: float = math.nan
 
 
-def run_sweep(todo: Sequence[GridRun], folder: Path, executor: Executor, *,
+def run_sweep(todo: Sequence[GridRun | PretrainRun], folder: Path, executor: Executor, *,
               n_train: Callable[[TrainConfig], int | None],
               on_event: Callable[[SweepEvent], None] = lambda e: None,
               take_over: bool = False, already_done: int = 0) -> list[Outcome]:
@@ -416,9 +490,10 @@ def run_sweep(todo: Sequence[GridRun], folder: Path, executor: Executor, *,
 
     Raises KeyboardInterrupt after asking the running jobs to checkpoint and waiting for them.
     """
-    pending = [Job(r.name, str(folder / f"{r.name}.h5"), r.config.to_dict(), take_over)
-               for r in todo]
-    totals = {r.name: r.config.total_steps(n_train(r.config)) for r in todo}
+    pending = [Job(r.name, str(folder / f"{r.name}.h5"), r.config.to_dict(), take_over,
+                   "pretrain" if isinstance(r, PretrainRun) else "train") for r in todo]
+    totals = {r.name: r.config.total_steps if isinstance(r, PretrainRun)
+              else r.config.total_steps(n_train(r.config)) for r in todo}
     attempts = {j.name: 0 for j in pending}
     outcomes: list[Outcome] = []
     start_steps = {r.name: _logged_step(folder / f"{r.name}.h5") for r in todo}
@@ -472,14 +547,21 @@ def run_sweep(todo: Sequence[GridRun], folder: Path, executor: Executor, *,
 
 
 def _logged_step(path: Path) -> int:
-    """The last logged step of a run file, 0 when it cannot be read (yet)."""
+    """The last logged step of a run file (of a pre-training file: its updates over all
+    layers), 0 when it cannot be read (yet)."""
     import h5py
 
     try:
         with h5py.File(path, "r", libver="latest", swmr=True) as f:
             s = f["log/step"]
-            return int(s[len(s) - 1]) if len(s) else 0
-    except (OSError, KeyError, ValueError, IndexError):
+            n = len(s)
+            if not n:
+                return 0
+            if "log/layer" in f:  # a pre-training file: layer k's step t
+                spl = json.loads(f.attrs["config"])["steps_per_layer"]
+                return (int(f["log/layer"][n - 1]) - 1) * int(spl) + int(s[n - 1])
+            return int(s[n - 1])
+    except (OSError, KeyError, ValueError, IndexError, TypeError):
         return 0
 
 
