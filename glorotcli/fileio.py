@@ -336,7 +336,7 @@ def open_hdf5_read(path: str | os.PathLike):
 
 def glorot_file_format(path: str | os.PathLike) -> str:
     """The root ``format`` attribute of a glorot HDF5 file ("glorot-dataset", "glorot-run",
-    "glorot-surface").
+    "glorot-surface", "glorot-pretrain").
 
     Raises GlorotError "PATH: not a glorot file (...)" for anything else.
     """
@@ -365,7 +365,7 @@ def glorot_file_format(path: str | os.PathLike) -> str:
         raise GlorotError(f"{path}: not a glorot file (HDF5 without a 'format' attribute)")
     if isinstance(fmt, bytes):
         fmt = fmt.decode(errors="replace")
-    if fmt not in ("glorot-dataset", "glorot-run", "glorot-surface"):
+    if fmt not in ("glorot-dataset", "glorot-run", "glorot-surface", "glorot-pretrain"):
         raise GlorotError(f"{path}: not a glorot file (format is {str(fmt)!r})")
     return str(fmt)
 

@@ -268,6 +268,21 @@ def test_the_file_holds_weights_log_and_settings(tmp_path, data_file):
     assert layer.cost(codes) == pytest.approx(p.layer_log(2)["valid_cost"][-1], rel=1e-4)
 
 
+def test_inspect_shows_a_pretraining_file(tmp_path, data_file, run_cli):
+    core.pretrain(cfg(data_file), tmp_path / "p.h5")
+    code, out, _ = run_cli("inspect", tmp_path / "p.h5", "--json")
+    assert code == 0
+    info = json.loads(out)
+    p = read_pretrain(tmp_path / "p.h5")
+    assert info["format"] == "glorot-pretrain" and info["status"] == "finished"
+    assert info["sizes"] == [64, 12, 12] and info["layers_done"] == 2
+    assert [x["held_out_cost_last"] for x in info["layers"]] == [
+        float(p.layer_log(k)["valid_cost"][-1]) for k in (1, 2)]
+    assert info["choices"]["corruption"] == 0.25
+    code, _, err = run_cli("inspect", tmp_path / "p.h5", "--montage", tmp_path / "m.png")
+    assert code == 2 and "a pre-training file" in err
+
+
 @pytest.mark.parametrize("cut", [70, 150, 233], ids=["mid-layer-1", "boundary", "mid-layer-2"])
 def test_ctrl_c_checkpoints_and_resume_equals_the_uninterrupted_run(tmp_path, data_file,
                                                                       monkeypatch, cut):

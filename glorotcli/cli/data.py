@@ -121,7 +121,8 @@ def import_cifar10_cmd(
 @app.command("inspect")
 def inspect_cmd(
     file: Annotated[Path, typer.Argument(
-        metavar="FILE", show_default=False, help="A glorot dataset, run or surface-values file.")],
+        metavar="FILE", show_default=False,
+        help="A glorot dataset, run, pre-training or surface-values file.")],
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the summary as JSON on stdout.")] = False,
     montage: Annotated[Path | None, typer.Option(
@@ -153,10 +154,15 @@ def inspect_cmd(
     kind = ("glorot-surface" if file.suffix.lower() == ".npz" and file.is_file()
             else glorot_file_format(file))
     if kind != "glorot-dataset" and montage is not None:
-        what = "a run file" if kind == "glorot-run" else "a surface-values file"
+        what = {"glorot-run": "a run file", "glorot-pretrain": "a pre-training file"}.get(
+            kind, "a surface-values file")
         raise GlorotError(f"--montage draws dataset files only; {file} is {what}")
     if kind == "glorot-run":
         info = _run_info(file)
+    elif kind == "glorot-pretrain":
+        from glorotcli.stats.runlog.pretrained import pretrain_info
+
+        info = pretrain_info(file)
     elif kind == "glorot-surface":
         from glorotcli.report.surface import values_info
 
@@ -176,6 +182,8 @@ def inspect_cmd(
         return
     if kind == "glorot-run":
         _show_mapping(info, title=f"{file} (glorot run)")
+    elif kind == "glorot-pretrain":
+        _show_mapping(info, title=f"{file} (glorot pre-training)")
     elif kind == "glorot-surface":
         _show_mapping(info, title=f"{file} (glorot surface values, Fig. 5)")
     else:

@@ -172,6 +172,31 @@ def read_pretrain(path: str | os.PathLike) -> PretrainData:
                         writer_gone=status == "running" and _writer_gone(writer))
 
 
+def pretrain_info(path: str | os.PathLike) -> dict:
+    """A JSON-ready summary of a pre-training file (what ``glorot inspect`` prints): settings,
+    progress, and per layer the held-out reconstruction cost at its first and last row."""
+    d = read_pretrain(path)
+    layers = []
+    for k in range(1, d.depth + 1):
+        rows = d.layer_log(k)
+        v = rows["valid_cost"]
+        layers.append({"layer": k, "updates": int(rows["step"][-1]) if len(v) else 0,
+                       "held_out_cost_first": float(v[0]) if len(v) else None,
+                       "held_out_cost_last": float(v[-1]) if len(v) else None,
+                       "done": k <= d.layers_done})
+    wall = d.log["wall_time"]
+    return {"path": str(d.path), "format": FORMAT,
+            "format_version": int(d.attrs.get("format_version", 0)),
+            "glorot_version": d.attrs.get("glorot_version"), "created": d.attrs.get("created"),
+            "status": d.live_status, "writer": d.writer, "sizes": list(d.sizes),
+            "activation": d.attrs.get("activation"), "init": d.attrs.get("init"),
+            "input_scale": d.attrs.get("input_scale"), "seed": d.attrs.get("seed"),
+            "config": d.config, "dataset": d.dataset,
+            "choices": json.loads(d.attrs.get("choices", "{}")),
+            "layers_done": d.layers_done, "checkpoint_step": d.checkpoint_step,
+            "wall_seconds": float(wall[-1]) if len(wall) else None, "layers": layers}
+
+
 def read_pretrain_checkpoint(path: str | os.PathLike) -> PretrainCheckpoint:
     """The resume point of a pre-training file (read-only; step -1 when there is none)."""
     path = Path(path)
