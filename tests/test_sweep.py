@@ -404,18 +404,21 @@ def test_a_sweep_killed_outright_stops_its_workers_and_the_same_command_finishes
     folder = tmp_path / "sw"
     cmd = [sys.executable, "-m", "glorotcli", "sweep", "--data", str(data_file), "-a", "tanh",
            "--lr", "0.05", "--lr", "0.02", "--depth", "2", "--width", "32", "--steps",
-           "20000", "--eval-every", "5000", "--jacobian-every", "none", "--probe-every",
-           "none", "-o", str(folder), "--jobs", "2", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           "100000", "--eval-every", "5000", "--jacobian-every", "none",
+           "--probe-every", "none", "-o", str(folder), "--jobs", "2", "--no-progress"]
+    log = open(tmp_path / "sweep.log", "w")  # not a pipe: orphans would hold a pipe open
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log)
     files = [folder / f"tiny-tanh-normalized-d2-w32-lr{lr}.h5" for lr in ("0.05", "0.02")]
     try:
-        _wait_for(lambda: all(_writer_pid(p) for p in files))
+        _wait_for(lambda: all(_writer_pid(p) for p in files), timeout=240)
         workers = [_writer_pid(p) for p in files]
         proc.kill()  # SIGKILL: no handler runs in the sweep itself
-        proc.communicate(timeout=60)
-        _wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=60)
+        proc.wait(timeout=30)
+        # a worker still compiling the kernels (cold cache) handles its SIGTERM once done
+        _wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=300)
     finally:
         proc.kill()
+        log.close()
     for p in files:  # each worker checkpointed on its SIGTERM and marked the file
         with h5py.File(p, "r") as f:
             assert f["status"][()].decode().strip("\x00") == "interrupted"
@@ -423,7 +426,7 @@ def test_a_sweep_killed_outright_stops_its_workers_and_the_same_command_finishes
     assert done.returncode == 0, done.stderr
     assert "2 resume" in done.stderr
     runs = sweep.read_summary(folder)["runs"]
-    assert all(r["status"] == "finished" and r["steps"] == 20000 for r in runs.values())
+    assert all(r["status"] == "finished" and r["steps"] == 100000 for r in runs.values())
 
 
 def _alive(pid: int) -> bool:

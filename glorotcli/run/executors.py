@@ -33,6 +33,21 @@ from glorotcli.run.sweep import Job, run_job
 DASK_EXTRA = "pip install 'glorot[dask]'"
 
 
+_SWEEP_PID: list[int] = []
+"""In a pool worker: the process id of the sweep that started it (set by ``_worker_init``)."""
+
+
+def _run_in_worker(job: Job) -> dict:
+    """``run_job`` in a pool worker; if the sweep died meanwhile (the run then stopped on the
+    SIGTERM its death sent), the worker exits instead of waiting for work that cannot come:
+    its siblings hold the task queue open, so it would never see the end of it."""
+    try:
+        return run_job(job)
+    finally:
+        if _SWEEP_PID and os.getppid() != _SWEEP_PID[0]:
+            os._exit(128 + signal.SIGTERM)
+
+
 def _worker_init(sweep_pid: int) -> None:
     """Runs first in every pool worker: its own process group (see the module docstring), and a
     SIGTERM when the sweep process dies, however it dies (``kill -9`` included), so the run
@@ -40,6 +55,7 @@ def _worker_init(sweep_pid: int) -> None:
     orphan that holds its run file (Linux's ``PR_SET_PDEATHSIG``; elsewhere the run goes on to
     its end and a later sweep finds it finished)."""
     os.setpgrp()
+    _SWEEP_PID.append(sweep_pid)
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -68,10 +84,10 @@ class LocalExecutor:
 
     def submit(self, job: Job) -> None:
         try:
-            fut = self._ensure_pool().submit(run_job, job)
+            fut = self._ensure_pool().submit(_run_in_worker, job)
         except cf.BrokenExecutor:
             self._restart()
-            fut = self._ensure_pool().submit(run_job, job)
+            fut = self._ensure_pool().submit(_run_in_worker, job)
         self._futures[fut] = job
 
     def poll(self) -> list[tuple[Job, dict | BaseException]]:
