@@ -245,3 +245,62 @@ def test_json_report_counts_time_in_updates(run_cli, two_runs):
     assert run["jacobian"]["steps"] == [0, 2000]
     assert run["paper_budget_percent"] == pytest.approx(100 * 2000 / 2_500_000)
     assert "most frequent" in run["majority_basis"]
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    """A real (tiny) trained run: tanh, 3 x 256, standard init, on a small dataset file."""
+    from helpers import make_data
+
+    from glorotcli.config import TrainConfig
+    from glorotcli.run import train as core
+
+    folder = tmp_path_factory.mktemp("theory")
+    data = make_data(folder / "d.h5", d=256)
+    run = folder / "r.h5"
+    core.train(TrainConfig(data=str(data), activation="tanh", init="standard", depth=3,
+                           width=256, steps=20, eval_every=0, threads=1, probe_size=100), run)
+    return run
+
+
+def test_report_sets_the_mean_field_prediction_beside_the_step_0_measurement(run_cli, real_run):
+    import numpy as np
+
+    from glorotcli.data.pixels import scale_inputs
+    from glorotcli.stats import theory
+
+    code, out, err = run_cli("report", real_run, "--json")
+    assert code == 0, err
+    th = json.loads(out)["runs"][0]["theory_at_init"]
+    run = read_run(real_run)
+    for q in ("act", "bgrad", "wgrad"):  # measured: the run's own step-0 row
+        np.testing.assert_array_equal(th["measured"][f"{q}_std"], run.layers[q]["std"][0])
+    np.testing.assert_array_equal(th["measured"]["jacobian_mean_sv"], run.jacobian["sv_mean"][0])
+    # predicted: the theory module for this net, init and these probe inputs (not another init)
+    x = scale_inputs(run.probe_x, np.float64, "0,1")
+    want = theory.predict(run.sizes, "tanh", "standard", theory.input_second_moments(x),
+                          jacobian_examples=20)
+    for k in ("act_std", "bgrad_std", "wgrad_std", "jacobian_mean_sv"):
+        assert th["predicted"]["mean_field"][k] == pytest.approx(want["mean_field"][k])
+        assert th["predicted"]["linear"][k] == pytest.approx(want["linear"][k])
+        # and, at width 256, the prediction is near the measurement
+        np.testing.assert_allclose(th["predicted"]["mean_field"][k], th["measured"][k],
+                                   rtol=0.1)
+    code, out, err = run_cli("report", real_run)
+    assert code == 0, err
+    assert "std at init: measured / predicted" in out
+    a, b = th["measured"]["act_std"][0], th["predicted"]["mean_field"]["act_std"][0]
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if " L1 " in line and f" {a:.3g} " in line)
+    assert f" {b:.3g} " in lines[at + 1]  # the prediction right under the measurement
+
+
+def test_step_0_figures_give_the_predicted_stds_under_the_measured(real_run):
+    from glorotcli.report import figures, series
+
+    run = read_run(real_run)
+    th = series.init_theory(run)
+    for q in ("act", "bgrad", "wgrad"):
+        title = figures._init_panel(run, q, "x").title
+        assert "predicted (mean field): " + ", ".join(
+            f"{v:.3g}" for v in th.mean_field[f"{q}_std"]) in title

@@ -811,8 +811,16 @@ def _init_panel(r: RunData, q: str, xlabel: str, name: str | None = None) -> His
     ``name`` heads the panel's title (default: ``_panel_name`` of the run alone)."""
     name = name if name is not None else _panel_name(r, [r])
 
+    try:  # the mean-field prediction for this net and these probes (glorotcli.stats.theory)
+        predicted = series.init_theory(r).mean_field[f"{q}_std"]
+    except Unavailable:
+        predicted = None
+
     def title(std: np.ndarray) -> str:
-        return f"{name}; std L1..L{len(std)}: " + ", ".join(f"{v:.3g}" for v in std)
+        text = f"{name}; std L1..L{len(std)}: " + ", ".join(f"{v:.3g}" for v in std)
+        if predicted is not None:
+            text += "\npredicted (mean field): " + ", ".join(f"{v:.3g}" for v in predicted)
+        return text
 
     if q != "act":
         try:

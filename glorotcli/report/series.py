@@ -253,6 +253,62 @@ def jacobian(run: RunData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.asarray(jac["sv_std"]))
 
 
+# ------------------------------------------------------- theory beside measurement ----
+
+@dataclass(frozen=True)
+class InitTheory:
+    """Step-0 statistics of a run, measured and predicted (``glorotcli.stats.theory``), per
+    hidden layer (L,) or layer pair (L-1,). ``paper_act_std`` is the paper's Fig. 6 reading
+    (tanh, 5 layers) or None."""
+
+    measured: dict[str, list[float]]
+    mean_field: dict[str, list[float]]
+    linear: dict[str, list[float]]
+    paper_act_std: list[float] | None
+
+    def to_json(self) -> dict:
+        return {"measured": self.measured, "predicted": {"mean_field": self.mean_field,
+                                                          "linear": self.linear},
+                "paper_act_std": self.paper_act_std}
+
+
+THEORY_KEYS = ("act_std", "bgrad_std", "wgrad_std", "jacobian_mean_sv")
+"""What the reports set beside the measurement at step 0, as the theory module names it."""
+
+
+def init_theory(run: RunData) -> InitTheory:
+    """The run's step-0 probe statistics beside the mean-field and linear-regime predictions for
+    its network, initialisation and probe inputs (Poole et al. 2016; the paper's eqs. 5-7).
+    Raises Unavailable without a step-0 probe row or stored probe inputs."""
+    from glorotcli.data.pixels import scale_inputs
+    from glorotcli.stats import theory
+
+    if run.probe_x is None or not run.sizes:
+        raise Unavailable(f"{run.path.name}: no probe inputs to predict from")
+    c = config(run)
+    measured = {f"{q}_std": stat_at(run, q, "std", "init").tolist()
+                for q in ("act", "bgrad", "wgrad")}
+    try:
+        steps, sv_mean, _ = jacobian(run)
+        measured["jacobian_mean_sv"] = sv_mean[0].tolist() if steps[0] == 0 else []
+    except Unavailable:
+        measured["jacobian_mean_sv"] = []
+    x = scale_inputs(np.asarray(run.probe_x).reshape(len(run.probe_x), -1), np.float64,
+                     run.config.get("input_scale", "0,1"))
+    try:
+        pred = theory.predict(run.sizes, c["activation"], c["init"],
+                              theory.input_second_moments(x), cost=c["cost"] or "nll",
+                              jacobian_examples=run.config.get("jacobian_examples"))
+    except GlorotError as exc:
+        raise Unavailable(f"{run.path.name}: no prediction ({exc})") from None
+    pick = {k: {q: pred[k][q] for q in THEORY_KEYS} for k in ("mean_field", "linear")}
+    ref = paper.FIG6_STD_INIT.get(c["init"]) if c["activation"] == "tanh" else None
+    if ref is not None and len(ref) != run.n_hidden:
+        ref = None
+    return InitTheory(measured, pick["mean_field"], pick["linear"],
+                      None if ref is None else list(ref))
+
+
 # ---------------------------------------------------------------- error curves ----
 
 def error_curve(run: RunData, split: str = "test") -> tuple[np.ndarray, np.ndarray]:

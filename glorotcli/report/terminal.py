@@ -183,7 +183,42 @@ def hist_table(run: RunData, q: str, width: int = CHART_WIDTH) -> Table:
     return t
 
 
-def jacobian_table(run: RunData, width: int = CHART_WIDTH) -> Table:
+def theory_table(th: series.InitTheory) -> Table:
+    """Step-0 standard deviations per layer: in each cell the measurement over the mean-field
+    prediction (and the paper's Fig. 6 reading for tanh nets of depth 5); gradient columns in
+    units that keep three digits readable (the header names the unit). Fits 60 columns."""
+    t = Table(title="std at init: measured / predicted", title_justify="left",
+              header_style="bold", show_lines=True)
+    t.add_column("layer", no_wrap=True)
+    cols = []
+    for key, head in (("act_std", "act"), ("bgrad_std", "dC/ds"), ("wgrad_std", "dC/dW")):
+        values = [v for v in th.measured[key] + th.mean_field[key] if v == v and v > 0]
+        exp = 0 if key == "act_std" or not values else int(np.floor(np.log10(max(values))))
+        t.add_column(head + (f"\n×1e{exp}" if exp else ""), justify="right", no_wrap=True)
+        cols.append((key, 10.0 ** -exp))
+    if th.paper_act_std:
+        t.add_column("paper\nact", justify="right", no_wrap=True)
+    for j in range(len(th.measured["act_std"])):
+        row = [f"L{j + 1}"] + [f"{_sig(th.measured[k][j] * f)}\n{_sig(th.mean_field[k][j] * f)}"
+                               for k, f in cols]
+        if th.paper_act_std:
+            row.append(_sig(th.paper_act_std[j]))
+        t.add_row(*row)
+    t.caption = ("each cell: measured, then the mean-field prediction from the net's sizes, "
+                 "activation, init and probe inputs (docs/theory.md); pred.: the same for "
+                 "the Jacobians below"
+                 + ("; paper: Fig. 6's activation std" if th.paper_act_std else ""))
+    t.caption_justify = "left"
+    return t
+
+
+def _sig(v: float) -> str:
+    """Three significant digits: 0.303, 0.0017, 2.1e-05."""
+    return f"{v:.3g}" if v == v else "-"
+
+
+def jacobian_table(run: RunData, width: int = CHART_WIDTH,
+                   theory: series.InitTheory | None = None) -> Table:
     """Mean and std of the Jacobians' singular values per layer pair at the first measurement,
     and (measured more than once) a chart of the mean over training, ``width // 2``
     characters, and its last value."""
@@ -196,13 +231,19 @@ def jacobian_table(run: RunData, width: int = CHART_WIDTH) -> Table:
     t.add_column("layers")
     t.add_column(f"mean sv after {plural(int(e[0]), 'update')}", justify="right")
     t.add_column("std", justify="right")
+    predicted = (theory.mean_field["jacobian_mean_sv"]
+                 if theory is not None and theory.measured["jacobian_mean_sv"] else None)
+    if predicted:
+        t.add_column("pred.", justify="right")
     if len(e) > 1:
-        t.add_column("over training")
+        t.add_column("trend")
         t.add_column(f"after {plural(int(e[-1]), 'update')}", justify="right")
     finite = sv_mean[np.isfinite(sv_mean)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     for j in range(sv_mean.shape[1]):
         row = [f"{j + 1}->{j + 2}", f"{sv_mean[0, j]:.3f}", f"{sv_std[0, j]:.3f}"]
+        if predicted:
+            row.append(f"{predicted[j]:.3f}")
         if len(e) > 1:
             row += [sparkline(resample(sv_mean[:, j], max(4, width // 2)), lo, hi),
                     f"{sv_mean[-1, j]:.3f}"]
@@ -301,9 +342,15 @@ def render(runs: Sequence[RunData], width: int = CHART_WIDTH, follow_note: str =
     for r in runs:
         sections: list = []
         missing: list[str] = []
+        try:
+            th = series.init_theory(r)
+        except Unavailable as exc:
+            th, missing = None, [str(exc).split(": ", 1)[-1]]
         makers = [lambda r=r: layer_charts(r, spark)]
+        if th is not None:
+            makers.append(lambda th=th: theory_table(th))
         makers += [lambda r=r, q=q: hist_table(r, q, width) for q in ("act", "bgrad", "wgrad")]
-        makers += [lambda r=r: jacobian_table(r, spark)]
+        makers += [lambda r=r, th=th: jacobian_table(r, spark, th)]
         for make in makers:
             try:
                 sections.append(make())
@@ -337,6 +384,10 @@ def report_json(runs: Sequence[RunData]) -> dict:
             d["test_error_curve"] = {"examples_seen": e.tolist(), "error_percent": v.tolist()}
         except Unavailable:
             d["test_error_curve"] = None
+        try:
+            d["theory_at_init"] = series.init_theory(r).to_json()
+        except Unavailable:
+            d["theory_at_init"] = None
         out["runs"].append(d)
     out["table1"] = series.table1(runs).to_json()
     return out
