@@ -191,3 +191,9 @@ def test_model_samples_have_the_predicted_moments(lab):
         for j in range(3):
             v = IL.model_samples(lab, q, j, 200_000, rng)
             assert np.std(v) == pytest.approx(getattr(lab.mean_field, f"{q}_std")[j], rel=0.02)
+
+
+def test_input_scale_without_data_is_refused_not_ignored(run_cli):
+    code, out, err = run_cli("init-lab", "--depth", "2", "--width", "20", "--input-scale", "-1,1")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "--input-scale scales the pixels of --data" in err

@@ -72,9 +72,9 @@ def init_lab(
         help="Probe with a dataset's examples (from gen-data or import): the first --examples "
              "of its test split, as glorot train picks its probes. Without it, synthetic "
              "inputs and a 1024-input, 9-class net (Shapeset-3x2's sizes).")] = None,
-    input_scale: Annotated[InputScale, typer.Option(
-        "--input-scale", metavar="RANGE", rich_help_panel=_IN,
-        help="With --data: pixel scaling, 0,1 (the paper's) or -1,1.")] = "0,1",
+    input_scale: Annotated[InputScale | None, typer.Option(
+        "--input-scale", metavar="RANGE", show_default="0,1", rich_help_panel=_IN,
+        help="With --data: pixel scaling, 0,1 (glorot's default) or -1,1.")] = None,
     inputs: Annotated[Inputs | None, typer.Option(
         "--inputs", metavar="KIND", show_default="gaussian", rich_help_panel=_IN,
         help="Synthetic inputs: gaussian or uniform, iid, zero mean.")] = None,

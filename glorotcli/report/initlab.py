@@ -55,7 +55,7 @@ class LabSettings:
     width: int | None = None
     widths: tuple[int, ...] | None = None
     data: str | None = None
-    input_scale: str = "0,1"
+    input_scale: str | None = None
     inputs: str | None = None
     input_moment: float | None = None
     examples: int = DEFAULT_EXAMPLES
@@ -67,7 +67,8 @@ class LabSettings:
         """Raise GlorotError, naming the flag, for anything out of range or contradictory."""
         for value, choices, flag in ((self.activation, ACTIVATIONS, "--activation"),
                                      (self.init, INITS, "--init"),
-                                     (self.input_scale, INPUT_SCALES, "--input-scale"),
+                                     (self.input_scale or "0,1", INPUT_SCALES,
+                                      "--input-scale"),
                                      (self.dtype, DTYPES, "--dtype")):
             if value not in choices:
                 raise GlorotError(f"{flag} must be one of {', '.join(choices)}, got {value!r}")
@@ -85,6 +86,9 @@ class LabSettings:
                 raise GlorotError("--widths must list the inputs, at least one hidden layer "
                                   "and the classes (at least 2), all >= 1, e.g. "
                                   f"784,1000,500,10; got {','.join(map(str, w))}")
+        if self.data is None and self.input_scale is not None:
+            raise GlorotError("--input-scale scales the pixels of --data; synthetic inputs "
+                              "take --input-moment instead")
         if self.data is not None and (self.inputs is not None or self.input_moment is not None):
             raise GlorotError("--inputs and --input-moment describe synthetic inputs; leave "
                               "them out with --data")
@@ -153,10 +157,11 @@ def data_inputs(s: LabSettings) -> Inputs:
     ds = read_dataset(s.data, splits=(split,))
     sp = ds.splits[split]
     n = min(s.examples, len(sp))
-    x = scale_inputs(sp.x[:n], np.dtype(s.dtype).type, s.input_scale)
+    scale = s.input_scale or "0,1"
+    x = scale_inputs(sp.x[:n], np.dtype(s.dtype).type, scale)
     return Inputs(x, sp.y[:n].astype(np.int64), ds.n_classes,
                   {"source": "data", "data": str(Path(s.data)), "kind": ds.kind,
-                   "split": split, "input_scale": s.input_scale})
+                   "split": split, "input_scale": scale})
 
 
 def network_widths(s: LabSettings, n_inputs: int, n_classes: int) -> tuple[int, ...]:
@@ -327,11 +332,13 @@ def verdict(result: LabResult) -> str:
     chi = float(np.exp(np.mean(np.log(np.maximum(ms, 1e-300)))))
     phase = ("ordered, chi < 1" if chi < 0.99 else "chaotic, chi > 1" if chi > 1.01
              else "at the edge of chaos, chi = 1")
+
     def down(b):  # variance ratio of dC/ds, layer 1 over layer L
         return float((b[0] / b[-1]) ** 2) if b[-1] > 0 else float("nan")
 
     return (f"chi = n Var[W] E[f'^2] (mean squared singular value of dz^(j+1)/dz^j): "
-            f"geometric mean {chi:.3g} over the {L - 1} pairs ({phase}). Back-propagated "
+            f"geometric mean {chi:.3g} over "
+            f"{'the one pair' if L == 2 else f'the {L - 1} pairs'} ({phase}). Back-propagated "
             f"gradient variance from layer {L} down to layer 1: "
             f"x{down(result.mean_field.bgrad_std):.3g} predicted, "
             f"x{down(result.measured.bgrad_std):.3g} measured.")
