@@ -8,6 +8,7 @@ from glorotcli.api import (  # noqa: E402  (the API modules import __version__ l
     generate_shapeset,
     import_cifar10,
     import_mnist,
+    init_lab,
     open_run,
     pretrain,
     resume,
@@ -26,4 +27,5 @@ def prepare_environment() -> dict:
 
 
 __all__ = ["SHAPESET_SPLITS", "__version__", "generate_shapeset", "import_cifar10", "import_mnist",
-           "open_run", "prepare_environment", "pretrain", "resume", "train", "write_figures"]
+           "init_lab", "open_run", "prepare_environment", "pretrain", "resume", "train",
+           "write_figures"]

@@ -155,6 +155,23 @@ def open_run(path: str | os.PathLike):
     return read_run(path)
 
 
+def init_lab(*, progress: Progress = no_progress, **settings):
+    """Build a network at initialisation, feed it probe inputs and set what it measures beside
+    the theory's predictions; what ``glorot init-lab`` does. ``settings`` are the fields of
+    ``glorotcli.report.initlab.LabSettings`` (``activation``, ``init``, ``depth``, ``width`` or
+    ``widths``, ``data`` or ``inputs``/``input_moment``, ``examples``, ``seed``, ...). Returns a
+    ``LabResult``: ``measured`` and ``mean_field``/``linear`` predictions with per-layer arrays
+    ``act_std``, ``bgrad_std``, ``wgrad_std`` (L,) and ``jacobian_mean_sv`` (L-1,);
+    ``to_json()`` gives the documented JSON (docs/formats.md). Raises ``GlorotError``."""
+    from glorotcli.report import initlab
+
+    if isinstance(settings.get("widths"), str):
+        settings["widths"] = initlab.parse_widths(settings["widths"])
+    if settings.get("data") is not None:
+        settings["data"] = str(settings["data"])
+    return initlab.run_lab(initlab.LabSettings(**settings).validate(), progress)
+
+
 def write_figures(runs, folder: str | os.PathLike, *, force: bool = False,
                   formats: tuple[str, ...] = ("png",)) -> list[Path]:
     """Draw every paper figure the runs support into ``folder`` (``runs``: run-file paths or
@@ -167,5 +184,5 @@ def write_figures(runs, folder: str | os.PathLike, *, force: bool = False,
     return written
 
 
-__all__ = ["SHAPESET_SPLITS", "generate_shapeset", "import_cifar10", "import_mnist", "open_run",
-           "pretrain", "resume", "train", "write_figures"]
+__all__ = ["SHAPESET_SPLITS", "generate_shapeset", "import_cifar10", "import_mnist", "init_lab",
+           "open_run", "pretrain", "resume", "train", "write_figures"]

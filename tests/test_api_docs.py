@@ -23,6 +23,7 @@ def test_api_docs_examples_run_in_a_fresh_folder(tmp_path):
     assert "standard finished 600" in out and "normalized finished 600" in out
     assert "fig06_activation_hist_init.png" in out
     assert "finished 800" in out
+    assert "normalized: activation std layer 20 / layer 1 = " in out
     assert (tmp_path / "figs" / "fig06_activation_hist_init.png").stat().st_size > 10_000
 
 
