@@ -212,3 +212,15 @@ def test_majority_baseline_says_when_it_falls_back_to_the_recorded_value(tmp_pat
     assert "test split's own" in base.basis and "not found" in base.basis
     online = read_run(make_run(tmp_path / "o.h5", majority_error=0.81, layers=False))
     assert series.majority_baseline(online).error == pytest.approx(100 * 5 / 6)
+
+
+def test_table1_of_runs_of_different_lengths_gives_the_range_of_updates(tmp_path):
+    short = read_run(make_run(tmp_path / "a.h5", steps=(0, 100, 600)))
+    long_ = read_run(make_run(tmp_path / "b.h5", init="normalized", steps=(0, 100, 1500)))
+    tab = series.table1([short, long_])
+    assert tab.budget["shapeset"] == 1500 and tab.shortest["shapeset"] == 600
+    assert tab.column_label("shapeset") == "Shapeset-3x2, 600 to 1,500 updates (0.024 to 0.06 %)"
+    assert tab.budget_note() == ("after 600 to 1,500 updates on Shapeset-3x2 (0.024 to 0.06 % of "
+                                 "the paper's 2.5 M updates)")
+    same = series.table1([short])
+    assert same.column_label("shapeset") == "Shapeset-3x2, 600 updates (0.024 %)"

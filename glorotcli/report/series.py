@@ -495,14 +495,25 @@ class Table1:
     budget: dict[str, int] = field(default_factory=dict)
     """Most updates of any run placed in each column (the budget the table is measured at)."""
     measure: str = "final test error"
+    shortest: dict[str, int] = field(default_factory=dict)
+    """Fewest updates of any run placed in each column (the column's runs differ in length
+    when it differs from ``budget``)."""
+
+    def _updates(self, col: str) -> tuple[str, str]:
+        """("1,500 updates", "0.06 %"), or a range when the column's runs differ in length."""
+        most, least = self.budget[col], self.shortest.get(col, self.budget[col])
+        if least == most:
+            return f"{most:,} updates", share_text(most)
+        return (f"{least:,} to {most:,} updates",
+                f"{share_text(least).split()[0]} to {share_text(most)}")
 
     def column_label(self, col: str, sep: str = ", ") -> str:
         """"MNIST" or, with a budget, "MNIST, 60,000 updates (2.4 %)" (``sep`` between)."""
         label = paper.DATASET_LABELS.get(col, col)
-        steps = self.budget.get(col)
-        if not steps:
+        if not self.budget.get(col):
             return label
-        return f"{label}{sep}{steps:,} updates ({share_text(steps)})"
+        updates, share = self._updates(col)
+        return f"{label}{sep}{updates} ({share})"
 
     def budget_note(self) -> str:
         """"after 60,000 updates on MNIST and 20,000 on Shapeset-3x2 (2.4 % and 0.8 % of the
@@ -513,9 +524,10 @@ class Table1:
         steps = [self.budget[c] for c in cols]
         if all(s >= PAPER_UPDATES for s in steps):
             return f"after the paper's {PAPER_M} updates"
-        parts = " and ".join(f"{s:,} updates on {paper.DATASET_LABELS.get(c, c)}"
-                             for s, c in zip(steps, cols, strict=True))
-        shares = " and ".join(share_text(s) for s in steps)
+        texts = [self._updates(c) for c in cols]
+        parts = " and ".join(f"{u} on {paper.DATASET_LABELS.get(c, c)}"
+                             for (u, _), c in zip(texts, cols, strict=True))
+        shares = " and ".join(share for _, share in texts)
         return f"after {parts} ({shares} of the paper's {PAPER_M} updates)"
 
     def to_json(self) -> dict:
@@ -554,6 +566,7 @@ def table1(runs: Sequence[RunData]) -> Table1:
             cells[(paper.row_label(a, i), kind)] = Cell(paper=vals.get(kind))
     unplaced = []
     budget: dict[str, int] = {}
+    shortest: dict[str, int] = {}
     for run in runs:
         key = table1_key(run)
         err = final_test_error(run)
@@ -570,8 +583,10 @@ def table1(runs: Sequence[RunData]) -> Table1:
         cell.measured.append(err)
         cell.runs.append(run.path.name)
         budget[kind] = max(budget.get(kind, 0), _last_step(run))
+        shortest[kind] = min(shortest.get(kind, budget[kind]), _last_step(run))
     ordered = {(r, c): cells.get((r, c), Cell()) for r in rows for c in cols}
-    return Table1(rows=rows, cols=cols, cells=ordered, unplaced=unplaced, budget=budget)
+    return Table1(rows=rows, cols=cols, cells=ordered, unplaced=unplaced, budget=budget,
+                  shortest=shortest)
 
 
 def _last_step(run: RunData) -> int:
@@ -600,7 +615,9 @@ def table1_from_sweep(summary: dict, runs: dict[str, RunData]) -> Table1:
         cell.measured.append(percent(float(net["test_error"])))
         cell.runs.append(run.path.name)
         cell.lr = net.get("lr")
-        tab.budget[kind] = max(tab.budget.get(kind, 0), int(net.get("steps") or 0))
+        steps = int(net.get("steps") or 0)
+        tab.budget[kind] = max(tab.budget.get(kind, 0), steps)
+        tab.shortest[kind] = min(tab.shortest.get(kind, steps), steps)
     tab.cells = {(r, c): tab.cells.get((r, c), Cell()) for r in tab.rows for c in tab.cols}
     return tab
 
