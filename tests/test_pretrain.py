@@ -381,7 +381,7 @@ def test_reports_name_a_pretrained_run_pre_training(tmp_path, data_file):
     core.pretrain(cfg(data_file, activation="tanh", init="normalized", depth=5),
                   tmp_path / "pre.h5")
     tc = dict(data=str(data_file), depth=5, width=12, steps=40, eval_every=20, threads=1,
-              jacobian_every="none")
+              probe_every="none", jacobian_every="none")
     train_core.train(TrainConfig(**tc, init_from=str(tmp_path / "pre.h5")), tmp_path / "ft.h5")
     train_core.train(TrainConfig(**tc), tmp_path / "plain.h5")
     ft, plain = read_run(tmp_path / "ft.h5"), read_run(tmp_path / "plain.h5")
