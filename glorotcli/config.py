@@ -20,15 +20,15 @@ DTYPES = ("float32", "float64")
 INPUT_SCALES = ("0,1", "-1,1")
 UPDATES_PER_EPOCH_ONLINE = 20_000
 """The paper's "epoch" on infinite Shapeset: 20k minibatch updates (the unit of the
-x axes of the paper's Figs. 2-4 and 9-10; see docs/training.md)."""
+x axes of the paper's Figs. 2, 3, 9 and 10; see docs/training.md)."""
 PAPER_UPDATES = 2_500_000
 """Length of the paper's training curves (Figs. 11-12 run to 2.5e7 examples in minibatches of
 10), the budget Table 1 is compared at."""
 
 
 def fmt_lr(lr: float) -> str:
-    """A learning rate as every name, table, figure and message shows it (``%g``): ``0.01``,
-    ``0.003``, ``1e-05``, ``1e+06``."""
+    """A learning rate as every name, table, figure and message shows it (``%g``, six
+    significant digits): ``0.01``, ``0.003``, ``1e-05``, ``1e+06``."""
     return f"{float(lr):g}"
 
 
@@ -47,8 +47,10 @@ FLAGS = {
 
 
 def parse_schedule(text: str, flag: str) -> tuple[str, int]:
-    """``"default"`` -> ("default", 0); ``"none"`` or ``"0"`` -> ("none", 0); ``"N"`` ->
-    ("every", N). Raises GlorotError naming ``flag`` otherwise."""
+    """A probe or Jacobian schedule (``--probe-every``, ``--jacobian-every``; docs/training.md,
+    "What is measured, and when"): ``"default"`` -> ("default", 0); ``"none"``, ``"off"`` or
+    ``"0"`` -> ("none", 0); ``"N"`` -> ("every", N), N in updates. Case and surrounding spaces
+    are ignored. Raises GlorotError naming ``flag`` for anything else or a negative N."""
     t = str(text).strip().lower()
     if t == "default":
         return "default", 0
@@ -68,9 +70,18 @@ def parse_schedule(text: str, flag: str) -> tuple[str, int]:
 class TrainConfig:
     """Everything that decides a training run (the output path and --force are not part of it).
 
-    Exactly one of ``data`` (a dataset file) and ``online`` (fresh Shapeset-3x2 every step).
-    At most one of ``steps`` and ``epochs``; with neither the run lasts one epoch. An epoch is
-    a pass over the training split with ``data``, and 20,000 updates with ``online``.
+    Exactly one of ``data`` (a dataset file) and ``online`` (fresh Shapeset-3x2 every step,
+    the paper's §2.1 setting). At most one of ``steps`` and ``epochs``; with neither the run
+    lasts one epoch. An epoch is a pass over the training split with ``data``, and 20,000
+    updates with ``online`` (the paper's time unit, the x axis of Figs. 2, 3, 9 and 10).
+
+    Units: ``steps``, ``eval_every``, ``log_every`` in updates (minibatch SGD steps), not
+    examples; ``batch_size``, ``probe_size``, ``eval_size``, ``jacobian_examples`` and the
+    online set sizes in examples; ``lr`` the constant SGD rate (§2.3); ``checkpoint_seconds``
+    in seconds; ``probe_every``/``jacobian_every`` schedules (``parse_schedule``). The fields
+    mirror ``glorot train``'s options (``FLAGS``; docs/training.md, "Options"), the defaults
+    the paper's setting where it gives one (depth 5, width 1000, batch 10, nll; §2.3) and our
+    choices elsewhere (docs/choices.md). ``validate`` checks them.
     """
 
     data: str | None = None
@@ -146,11 +157,13 @@ class TrainConfig:
 
     @property
     def sizes_hidden(self) -> tuple[int, ...]:
+        """The hidden layers' widths: ``(width,) * depth``."""
         return (self.width,) * self.depth
 
     def total_steps(self, n_train: int | None) -> int:
-        """Number of updates the run makes; ``n_train`` is the training-split size (None for
-        online)."""
+        """Number of updates the run makes (an int >= 1): ``steps``, else with E = ``epochs``
+        (1 by default) round(E x 20,000) online, or ceil(round(E x n_train) / batch_size) with
+        a data file; ``n_train`` is the training-split size in examples (None for online)."""
         if self.steps is not None:
             return int(self.steps)
         epochs = 1.0 if self.epochs is None else float(self.epochs)
@@ -159,16 +172,21 @@ class TrainConfig:
         return max(1, -(-round(epochs * n_train) // self.batch_size))
 
     def replace(self, **changes) -> TrainConfig:
+        """A copy with ``changes`` applied (not validated; TypeError for an unknown field)."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
+        """Every field by name, JSON-able."""
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
+        """``to_dict()`` as JSON text with sorted keys (the run file's ``config`` attribute)."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
+        """A ``TrainConfig`` from ``to_dict()``'s output (missing fields take their defaults;
+        not validated). Raises GlorotError for an unknown field (a newer glorot's)."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -178,6 +196,8 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
+        """``from_dict`` of JSON ``text``. Raises GlorotError for invalid JSON, a JSON value
+        that is not an object, or an unknown field."""
         try:
             d = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -221,11 +241,14 @@ class PretrainConfig:
     """Everything that decides a pre-training (not the output path). The network fields mean
     what they mean for ``glorot train`` (``TrainConfig``); the others:
 
-    ``corruption``: fraction of each example's inputs set to 0 (masking noise, Vincent et al.
-    2008); ``steps_per_layer``: SGD updates per layer; ``lr``: the constant rate;
-    ``log_every``: updates between log rows (each also measures the clean reconstruction error
-    of the first ``eval_size`` held-out examples). Defaults are our choices
-    (docs/pretraining.md).
+    ``corruption``: fraction (0..1, not percent) of each example's inputs set to 0 (masking
+    noise, Vincent et al. 2008); ``noise``: the corruption kind (``PRETRAIN_NOISE``);
+    ``steps_per_layer``: SGD updates per layer; ``lr``: the constant rate; ``batch_size``:
+    examples per update; ``log_every``: updates between log rows (each also measures the clean
+    reconstruction error of the first ``eval_size`` held-out examples); ``checkpoint_seconds``
+    in seconds. The paper states none of these (it only shows the pre-trained net's curve in
+    Fig. 11): the defaults are our choices (docs/pretraining.md; docs/choices.md,
+    "Pre-training").
     """
 
     data: str | None = None
@@ -277,16 +300,21 @@ class PretrainConfig:
 
     @property
     def total_steps(self) -> int:
+        """Updates of the whole pre-training: ``depth * steps_per_layer``."""
         return self.depth * self.steps_per_layer
 
     def replace(self, **changes) -> PretrainConfig:
+        """A copy with ``changes`` applied (not validated; TypeError for an unknown field)."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
+        """Every field by name, JSON-able."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> PretrainConfig:
+        """A ``PretrainConfig`` from ``to_dict()``'s output (missing fields take their
+        defaults; not validated). Raises GlorotError for an unknown field."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:

@@ -28,7 +28,9 @@ from glorotcli.superblock import HDF5_SIGNATURE, describe_truncated, open_repair
 
 
 def check_output_path(path: str | os.PathLike, force: bool) -> Path:
-    """Raise GlorotError unless ``path`` can be written (or overwritten with ``force``)."""
+    """``Path(path)``, after checking that it can be written (or overwritten with ``force``).
+    Raises GlorotError when ``path`` is a folder, exists without ``force``, or its folder is
+    missing or not writable. Creates nothing."""
     path = Path(path)
     if path.is_dir():
         raise GlorotError(f"{path}: is a folder, expected a file name")
@@ -58,7 +60,8 @@ def _temp_prefix(path: Path, pid: int | None = None) -> str:
 
 def remove_stale_temporaries(path: Path) -> list[Path]:
     """Delete temporary files next to ``path`` left by a glorot process on this host that no
-    longer exists (killed while writing ``path``). Returns what was removed."""
+    longer exists (killed while writing ``path``; named ``.NAME.HOST-PID.*.tmp``). Returns the
+    paths removed; files that cannot be removed are skipped silently."""
     mine = _temp_prefix(path)
     head = mine[:mine.rindex("-") + 1]  # ".NAME.HOST-"
     removed = []
@@ -73,7 +76,8 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host."""
+    """Whether a process with id ``pid`` exists on this host (also one of another user, which
+    ``os.kill(pid, 0)`` refuses with PermissionError)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -85,8 +89,11 @@ def pid_alive(pid: int) -> bool:
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it to ``path`` on success. Temporary
-    files a killed glorot process left for the same ``path`` are removed first."""
+    """Yield a temporary path next to ``path``; rename it to ``path`` on success (with the
+    umask's usual mode). Temporary files a killed glorot process left for the same ``path`` are
+    removed first. On any exception in the block (KeyboardInterrupt too) the temporary file is
+    removed and the exception propagates. Raises GlorotError as ``check_output_path``, or when
+    the temporary file cannot be created."""
     path = check_output_path(path, force)
     remove_stale_temporaries(path)
     try:
@@ -117,6 +124,9 @@ def hdf5_in_memory(path: str | os.PathLike, force: bool = False) -> Iterator:
     the HDF5 library). Building the file in memory and writing its bytes ourselves turns a full
     disk into an ordinary ``OSError`` (raised as GlorotError naming ``path``), and nothing is
     left behind. Costs the file's size in memory (a 100k-image Shapeset file: ~40 MB).
+
+    Raises GlorotError as ``check_output_path`` (before the block runs) and when the write
+    fails; KeyboardInterrupt for a Ctrl-C or SIGTERM during the write (nothing is left).
     """
     import io
 
@@ -221,10 +231,12 @@ class Checksum:
 
     @property
     def ok(self) -> bool:
+        """The digests are equal (False when no digest is known)."""
         return self.expected is not None and self.actual == self.expected
 
     def mismatch(self, release: str) -> str:
-        """One line saying that this file does not match ``release`` (what was compared)."""
+        """One line saying that this file does not match ``release`` (what was compared),
+        with the first 12 hex digits of each digest."""
         expected = f"expected {self.expected[:12]}..." if self.expected else "no digest known"
         return (f"{self.file}: {self.algorithm} {self.actual[:12]}... does not match "
                 f"{release} ({expected})")
@@ -232,7 +244,8 @@ class Checksum:
 
 def read_input(path: str | os.PathLike, progress: Progress | None = None,
                chunk: int = 1 << 20) -> InputFile:
-    """Read ``path`` whole (reporting bytes read as task "read NAME"), gunzip it if gzipped.
+    """Read ``path`` whole (reporting bytes read as task "read NAME" in blocks of ``chunk``
+    bytes), gunzip it if gzipped (decided by its first two bytes); an ``InputFile``.
 
     Raises GlorotError naming the file when it is missing, unreadable or a broken gzip stream.
     """
@@ -303,7 +316,8 @@ def looks_like(data: bytes) -> str | None:
 
 
 def hdf5_locked(exc: BaseException) -> bool:
-    """Whether an h5py error says another process holds HDF5's lock on the file."""
+    """Whether an h5py error (its message) says another process holds HDF5's lock on the
+    file."""
     return "unable to lock file" in str(exc)
 
 
@@ -314,7 +328,8 @@ def open_hdf5_read(path: str | os.PathLike):
     Plain first, because only a plain open checks the file's length against what HDF5
     recorded: a truncated file opened in SWMR mode makes HDF5 retry its reads for minutes. A
     file left flagged "open for writing" by a writer killed outside SWMR mode, which HDF5
-    refuses in both modes, is read from a repaired copy. Raises OSError from h5py.
+    refuses in both modes, is read from a repaired copy. Returns an open ``h5py.File`` (the
+    caller closes it). Raises OSError from h5py (not a GlorotError: callers word it).
     """
     import h5py
 

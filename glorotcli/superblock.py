@@ -67,7 +67,8 @@ def readable_steps(path: str | os.PathLike) -> dict[str, int] | None:
     """For a truncated file: the last step still readable on each step axis of a glorot file
     (``{"log": 300, "layers": 100, "checkpoint": 300}``; groups with a ``step`` dataset, the
     checkpoint slots as one ``checkpoint`` entry), read from a repaired copy in the temporary
-    folder (the file itself is never changed). None when nothing can be read."""
+    folder (the file itself is never changed). None when nothing can be read; never raises for
+    an unreadable file."""
     import h5py
 
     with tempfile.TemporaryDirectory(prefix="glorot-salvage-") as tmp:
@@ -96,7 +97,9 @@ def readable_steps(path: str | os.PathLike) -> dict[str, int] | None:
 
 
 def describe_truncated(path: str | os.PathLike) -> str:
-    """One clause for an error message: what a truncated file still holds."""
+    """One clause for an error message: what a truncated file still holds, read from a
+    repaired copy (``readable_steps``; steps in updates), or "nothing in it is readable".
+    Never raises for an unreadable file."""
     steps = readable_steps(path)
     if not steps:
         return "nothing in it is readable"
@@ -108,7 +111,8 @@ def describe_truncated(path: str | os.PathLike) -> str:
 
 
 def lookup3(data: bytes, initval: int = 0) -> int:
-    """Bob Jenkins' lookup3 hash (hashlittle), HDF5's metadata checksum."""
+    """Bob Jenkins' lookup3 hash (hashlittle) of ``data`` with seed ``initval``: an unsigned
+    32-bit int, HDF5's metadata checksum (stored little-endian after the superblock)."""
     m = 0xFFFFFFFF
 
     def rot(x: int, k: int) -> int:

@@ -59,6 +59,9 @@ def find_cifar_files(folder: str | os.PathLike) -> dict[str, Path]:
     """The paths of the six batch files (official name -> path), ``.bin`` or ``.bin.gz``.
 
     ``folder`` may be the ``cifar-10-batches-bin`` folder itself or the folder holding it.
+    Raises GlorotError for a missing folder, the downloaded archive itself, a file, an empty
+    folder, CIFAR-10's python (pickled) version, a missing batch file, or a batch file unpacked
+    into a folder of its own.
     """
     folder = Path(folder)
     if not folder.exists():
@@ -91,12 +94,17 @@ def find_cifar_files(folder: str | os.PathLike) -> dict[str, Path]:
 
 
 def check_cifar_file(name: str, f: InputFile) -> Checksum:
-    """Compare the git blob id of the (decompressed) content with the committed one."""
+    """Compare the git blob id (sha1) of the (decompressed) content of batch ``name`` with the
+    one committed in a public repository (``COMMITTED_BLOB_SHA1``; unconfirmed as official).
+    Returns a ``Checksum`` (``expected`` None for an unknown name); never raises."""
     return Checksum(f.path.name, "git blob sha1", f.git_blob_sha1, COMMITTED_BLOB_SHA1.get(name))
 
 
 def parse_batch(f: InputFile) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` of one batch file: x (N, 32*32*3) uint8 channels-last, y (N,) uint8."""
+    """``(x, y)`` of one batch file: x (N, 32*32*3) uint8 channels-last (a new contiguous
+    array, pixels 0-255 as stored), y (N,) uint8 labels 0-9. Raises GlorotError for an empty
+    file, a file that seems to be something else (``looks_like``), a size that is not a
+    multiple of the 3073-byte record, or a label above 9."""
     data, name = f.data, f.path
     if len(data) == 0:
         raise GlorotError(f"{name}: file is empty, expected CIFAR-10 records of {RECORD} bytes")
@@ -130,8 +138,16 @@ def import_cifar10(
     """Read the six CIFAR-10 binary batches in ``folder`` and write the dataset file ``output``.
 
     Training examples are data_batch_1 ... data_batch_5 in order; the validation split is the
-    last ``valid`` of them (all of data_batch_5 by default); the test split is test_batch. With
-    ``strict``, a file whose git blob id differs from the committed one is an error.
+    last ``valid`` of them (all of data_batch_5 by default: the paper's 40,000 / 10,000 /
+    10,000 of §2.2); the test split is test_batch. Pixels are stored uint8 (N, 3072),
+    channels last. With ``strict``, a file whose git blob id differs from the committed one is
+    an error; otherwise the mismatch is only reported in the result. ``progress`` hears bytes
+    read and rows written.
+
+    Returns an ``ImportResult``. Raises GlorotError for ``valid`` < 0 or not below the number
+    of training examples found (50,000 in the official files), an existing ``output`` without
+    ``force`` or an unwritable folder, missing or malformed batch files (``find_cifar_files``,
+    ``parse_batch``), a checksum mismatch with ``strict``, or a failed write.
     """
     if valid < 0:
         raise GlorotError(f"--valid must be 0 or more, got {valid}")

@@ -74,7 +74,10 @@ def _spellings(base: str) -> list[str]:
 
 
 def find_mnist_files(folder: str | os.PathLike) -> dict[str, Path]:
-    """The paths of the four IDX files in ``folder`` (role -> path), or GlorotError."""
+    """The paths of the four IDX files in ``folder``: {"train_images", "train_labels",
+    "test_images", "test_labels"} -> path, each under one of its accepted names (``.gz`` or
+    plain, dashed or dotted). Raises GlorotError for a missing folder, a file, an empty folder,
+    a missing file, or an expected file unpacked into a folder of its own."""
     folder = Path(folder)
     if not folder.exists():
         raise GlorotError(f"{folder}: no such folder")
@@ -97,13 +100,16 @@ def find_mnist_files(folder: str | os.PathLike) -> dict[str, Path]:
 
 
 def official_name(path: Path) -> str:
-    """The official base name of an accepted spelling ("train-images.idx3-ubyte.gz" -> ...)."""
+    """The official base name of an accepted spelling, without ``.gz``
+    ("train-images.idx3-ubyte.gz" -> "train-images-idx3-ubyte")."""
     name = path.name.removesuffix(".gz")
     return name.replace(".idx", "-idx")
 
 
 def check_mnist_file(f: InputFile) -> Checksum:
-    """Compare one input file with the official digests (of the .gz, or of the content)."""
+    """Compare one input file with the official sha256 digests: of the ``.gz`` as distributed,
+    else of the decompressed content (a recompressed ``.gz`` or a plain file). Returns a
+    ``Checksum`` (``expected`` None for a name with no known digest); never raises."""
     gz_sha, content_sha = OFFICIAL_SHA256.get(official_name(f.path), (None, None))
     if f.gzipped:
         actual = f.sha256
@@ -117,7 +123,11 @@ def check_mnist_file(f: InputFile) -> Checksum:
 
 
 def parse_idx(f: InputFile, magic: int) -> np.ndarray:
-    """The uint8 array an IDX file holds, after checking its magic number and its length."""
+    """The uint8 array an IDX file holds (a read-only view of ``f.data``): (N, rows, cols) for
+    images (``IMAGE_MAGIC``), (N,) for labels (``LABEL_MAGIC``), after checking its magic
+    number and its length. Raises GlorotError for an empty file, a short header, a wrong magic
+    number (naming what the file seems to be, e.g. an HTML page), or a payload shorter or
+    longer than the header promises."""
     data, name = f.data, f.path
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
@@ -173,9 +183,17 @@ def import_mnist(
     """Read the four MNIST IDX files in ``folder`` and write the dataset file ``output``.
 
     The validation split is the last ``valid`` examples of the training file (the first
-    60000 - valid stay for training); the test split is the t10k files. With ``strict``, a file
-    that does not match the official digests is an error; otherwise the mismatch is only
-    reported in the result (the caller warns).
+    60000 - valid stay for training; the default 10,000 gives the paper's 50,000 / 10,000 /
+    10,000 of §2.2); the test split is the t10k files. Pixels are stored as read (uint8, 0 =
+    background, (N, 784) for 28x28), labels uint8 0-9. With ``strict``, a file that does not
+    match the official digests is an error; otherwise the mismatch is only reported in the
+    result (the caller warns). ``progress`` hears bytes read and rows written.
+
+    Returns an ``ImportResult``. Raises GlorotError for ``valid`` < 0 or not below the training
+    set's size, an existing ``output`` without ``force`` or an unwritable folder, missing or
+    malformed input files (``find_mnist_files``, ``parse_idx``), image and label counts that
+    differ, labels above 9, train and test images of different sizes, a checksum mismatch
+    with ``strict``, or a failed write.
     """
     if valid < 0:
         raise GlorotError(f"--valid must be 0 or more, got {valid}")

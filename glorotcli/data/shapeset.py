@@ -1,4 +1,5 @@
-"""Shapeset-3x2: the synthetic data set of Glorot & Bengio (2010), sampler and rasteriser.
+"""Shapeset-3x2: the synthetic data set of Glorot & Bengio (2010, §2.1, Fig. 1), sampler and
+rasteriser.
 
 A 32x32 grey image holds one or two shapes (triangle, parallelogram, "ellipse" = filled 20-gon);
 the label says which shapes are present, ignoring order and position (9 classes, ``CLASS_NAMES``).
@@ -45,7 +46,10 @@ SHAPE_NAMES = ["triangle", "parallelogram", "ellipse"]
 class Settings(NamedTuple):
     """The generator's numbers, defined once (``SETTINGS``): the Numba kernels take this record
     as an argument, and ``PARAMS`` (what dataset files record) is built from it. The values are
-    those of the author's original generator (docs/shapeset.md, "Parameters")."""
+    those of the author's original generator (docs/shapeset.md, "Parameters"); the paper's
+    §2.1 fixes only the 32x32 size, the three shape kinds and the 50 % overlap limit
+    (docs/choices.md, "The Shapeset-3x2 generator"). Greys are 0-255 pixel values, scales
+    fractions of ``size``."""
 
     size: int
     """Images are size x size pixels."""
@@ -214,7 +218,11 @@ def _fill_polygon(img, vx, vy, nv, grey, xs):
 def fill_polygon(img: np.ndarray, vertices_xy: np.ndarray, grey: int) -> np.ndarray:
     """Fill a polygon into ``img`` (H, W) uint8 in place with the exact 2010 rule; return img.
 
-    ``vertices_xy`` is (n, 2) float: ``x`` is the column, ``y`` the row. See ``_fill_polygon``.
+    ``vertices_xy`` is (n, 2) float (pixel units, truncated to integers): ``x`` is the column,
+    ``y`` the row. ``grey``: the pixel value 0-255 written. Pixels outside the image are
+    clipped. See ``_fill_polygon`` and docs/shapeset.md. Raises GlorotError for an ``img`` that
+    is not a 2-d uint8 array, vertices not (n >= 3, 2) or not finite or beyond 1e9, or a grey
+    outside 0..255.
     """
     if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 2:
         raise GlorotError("img must be a 2-d uint8 array (rows, columns)")
@@ -450,11 +458,15 @@ def _check_n(n, what: str = "n", minimum: int = 0) -> int:
 
 def generate(n: int, seed, *, threads: int | None = None,
              progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` Shapeset-3x2 images: x (n, 1024) uint8 row-major 32x32 and labels y (n,) uint8.
+    """``n`` Shapeset-3x2 images (§2.1): x (n, 1024) uint8 row-major 32x32 grey levels 0-255
+    (unscaled) and labels y (n,) uint8 in 0..8 (``CLASS_NAMES``).
 
     ``seed`` is a non-negative int or a ``numpy.random.SeedSequence``. The result depends only on
     the seed (never on ``threads``), and ``generate(n, seed)`` is a prefix of
-    ``generate(m, seed)`` for m > n and of ``ShapesetStream(seed)``.
+    ``generate(m, seed)`` for m > n and of ``ShapesetStream(seed)``. ``threads``: worker
+    threads (None: the CPUs this process may use); ``progress`` hears ("shapeset", images done,
+    n). Raises GlorotError for ``n`` not an integer >= 0, a negative or non-integer seed, or
+    ``threads`` not a positive integer.
     """
     x, y, _ = _run_chunks(_seed_sequence(seed), 0, _check_n(n), _threads(threads),
                           progress or no_progress, "shapeset")
@@ -463,7 +475,9 @@ def generate(n: int, seed, *, threads: int | None = None,
 
 @dataclass
 class ShapesetStats:
-    """What the generator did on a sample (compare with docs/shapeset.md)."""
+    """What the generator did on a sample of ``n`` images (compare with docs/shapeset.md):
+    counts are ints or int64 arrays; ``rejections`` per two-shape image is at most the
+    rejection budget + 1 (51: the last one drops the shape)."""
 
     n: int
     class_counts: np.ndarray         # (9,) images per class
@@ -475,17 +489,22 @@ class ShapesetStats:
 
     @property
     def class_freq(self) -> np.ndarray:
+        """(9,) float64: the fraction of the images in each class (0..1)."""
         return self.class_counts / max(self.n, 1)
 
     @property
     def rejections_per_two_shape_image(self) -> float:
+        """Mean resamples of the second shape per image that asked for two (0.0 for none)."""
         return float(self.rejections.mean()) if len(self.rejections) else 0.0
 
     @property
     def light_share(self) -> float:
+        """Fraction (0..1) of the images with dark shapes on a light background."""
         return self.light_background / max(self.n, 1)
 
     def as_dict(self) -> dict:
+        """JSON-ready numbers, rounded to 4 decimals: fractions 0..1 (``class_freq``,
+        ``light_share``, ``majority_error`` = 1 - the largest class frequency), not percent."""
         return {
             "n": self.n,
             "class_freq": [round(float(f), 4) for f in self.class_freq],
@@ -497,7 +516,9 @@ class ShapesetStats:
 
 
 def generator_stats(n: int, seed, *, threads: int | None = None) -> ShapesetStats:
-    """Generate ``n`` images (the same as ``generate(n, seed)``) and summarise the process."""
+    """Generate ``n`` images (the same as ``generate(n, seed)``) and summarise the process as a
+    ``ShapesetStats``. Raises GlorotError for ``n`` not an integer >= 1, a bad seed or
+    ``threads`` (as ``generate``)."""
     x, y, info = _run_chunks(_seed_sequence(seed), 0, _check_n(n, minimum=1), _threads(threads),
                              no_progress, "shapeset")
     two = info[:, 0] == 2
@@ -515,14 +536,16 @@ def generator_stats(n: int, seed, *, threads: int | None = None) -> ShapesetStat
 
 
 class ShapesetStream:
-    """An endless deterministic stream of fresh images (the paper's online setting).
+    """An endless deterministic stream of fresh images (the paper's online setting, §2.1: no
+    image is seen twice).
 
     ``next_batch(n)`` returns the next ``n`` images of the stream; the images do not depend on
     how the stream is cut into batches, and the first ``n`` equal ``generate(n, seed)``. Images
     are made ahead ``block`` chunks of CHUNK at a time on ``threads`` threads (1 by default, so
     as not to compete with the training kernels), making a call for 10 images a slice copy.
     ``start`` begins the stream at image ``start`` (to resume a run) without generating the
-    whole chunks before it.
+    whole chunks before it. Raises GlorotError for a bad seed, ``block`` < 1, ``threads`` not
+    a positive integer, or ``start`` < 0.
     """
 
     def __init__(self, seed, *, block: int = 4, threads: int = 1, start: int = 0) -> None:
@@ -550,7 +573,8 @@ class ShapesetStream:
         self._pos = 0
 
     def next_batch(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The next ``n`` images: x (n, 1024) uint8 and y (n,) uint8 (fresh arrays)."""
+        """The next ``n`` images: x (n, 1024) uint8 grey levels 0-255 and y (n,) uint8 labels
+        0..8 (fresh arrays). Raises GlorotError for ``n`` not an integer >= 0."""
         n = _check_n(n)
         while len(self._y) - self._pos < n:
             self._refill()
@@ -564,7 +588,9 @@ SPLIT_NAMES = ("train", "valid", "test")
 
 
 def split_seeds(seed) -> dict[str, np.random.SeedSequence]:
-    """One independent seed per split, so the size of one split never changes another."""
+    """One independent ``SeedSequence`` per split, {"train", "valid", "test"} ->
+    ``SeedSequence(seed).spawn(3)`` in that order, so the size of one split never changes
+    another. Raises GlorotError for a negative or non-integer seed."""
     children = _seed_sequence(seed).spawn(len(SPLIT_NAMES))
     return dict(zip(SPLIT_NAMES, children, strict=True))
 
@@ -578,9 +604,12 @@ def check_split_sizes(train: int, valid: int, test: int) -> None:
 
 def make_splits(train: int, valid: int, test: int, seed, threads: int | None = None,
                 progress: Progress | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The train/valid/test splits, each ``generate``d from its own child of ``seed``.
+    """The train/valid/test splits, each ``generate``d from its own child of ``seed``
+    (``split_seeds``): {split: (x (N, 1024) uint8, y (N,) uint8)}.
 
-    Splits of size 0 (valid or test) are left out of the result.
+    Splits of size 0 (valid or test) are left out of the result. ``progress`` hears
+    ("SPLIT split", images done, N). Raises GlorotError as ``check_split_sizes``, for a bad
+    seed or ``threads``.
     """
     check_split_sizes(train, valid, test)
     threads = _threads(threads)
@@ -595,6 +624,7 @@ def make_splits(train: int, valid: int, test: int, seed, threads: int | None = N
 
 
 def dataset_params(train: int, valid: int, test: int, seed: int) -> dict:
-    """What ``gen-data`` records in the dataset file's ``params`` attribute."""
+    """What ``gen-data`` records in the dataset file's ``params`` attribute: ``PARAMS``, the
+    seed, the split sizes (examples) and how the split seeds derive from it (JSON-ready)."""
     return {**PARAMS, "seed": int(seed), "splits": {"train": train, "valid": valid, "test": test},
             "split_seeds": "SeedSequence(seed).spawn(3) in the order train, valid, test"}

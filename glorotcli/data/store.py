@@ -35,7 +35,8 @@ KINDS = ("shapeset", "mnist", "cifar10")
 
 @dataclass
 class Split:
-    """One split: ``x`` (N, D) uint8 pixels, ``y`` (N,) uint8 labels."""
+    """One split: ``x`` (N, D) uint8 pixels (D = H*W*C, channels last, 0-255 unscaled), ``y``
+    (N,) uint8 labels in 0..n_classes-1. ``len(split)`` is N."""
 
     x: np.ndarray
     y: np.ndarray
@@ -46,9 +47,11 @@ class Split:
 
 @dataclass
 class Dataset:
-    """A dataset file's contents, validated. ``splits`` holds the splits that were loaded;
-    ``present`` names every split the file has, loaded or not, and ``sizes`` their number of
-    examples."""
+    """A dataset file's contents, validated (layout: docs/formats.md, "Dataset file").
+    ``kind`` one of ``KINDS``; ``image_shape`` (H, W, C); ``class_names`` one per label;
+    ``splits`` holds the splits that were loaded (``Split``); ``present`` names every split the
+    file has, loaded or not, and ``sizes`` their number of examples; ``params`` and ``sources``
+    the file's JSON attributes (how it was made; input file -> sha256)."""
 
     path: Path
     kind: str
@@ -63,15 +66,19 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
+        """The number of classes (``len(class_names)``)."""
         return len(self.class_names)
 
     @property
     def input_size(self) -> int:
+        """D = H*W*C, the number of inputs of a net on this data (n_0)."""
         h, w, c = self.image_shape
         return h * w * c
 
     def majority_error(self, split: str = "test") -> float:
-        """Error of always answering the most frequent class of ``split`` (a baseline)."""
+        """Error (a fraction 0..1, not percent) of always answering the most frequent class of
+        the loaded ``split`` itself (a baseline; 1.0 for an empty split). KeyError when the
+        split was not loaded."""
         y = self.splits[split].y
         counts = np.bincount(y, minlength=self.n_classes)
         return 1.0 - counts.max() / max(len(y), 1)
@@ -92,8 +99,16 @@ def write_dataset(
     """Write a dataset file atomically and return its path.
 
     ``splits`` maps split names ("train", "valid", "test") to ``(x, y)`` with ``x`` of shape
-    (N, H*W*C) uint8 (channels last) and ``y`` of shape (N,) with labels below len(class_names).
-    ``progress`` (optional) hears ``("write SPLIT", rows written, rows)`` as the pixels go out.
+    (N, H*W*C) uint8 (channels last) and ``y`` of shape (N,) with labels below len(class_names)
+    (stored as uint8; the label range is not checked here, ``read_dataset`` checks it).
+    ``kind`` one of ``KINDS``; ``image_shape`` (H, W, C); ``params``, ``sources`` JSON-able
+    mappings stored as attributes. ``progress`` (optional) hears ``("write SPLIT", rows
+    written, rows)`` as the pixels go out. The file is built in memory and written under its
+    name only when complete (``hdf5_in_memory``; Ctrl-C leaves nothing).
+
+    Raises GlorotError for an unknown kind or split name, an ``x`` that is not uint8 (N, D),
+    a ``y`` not (N,), an existing ``path`` without ``force``, a missing or unwritable folder,
+    or a failed write (disk full).
     """
     if kind not in KINDS:
         raise GlorotError(f"dataset kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -145,10 +160,14 @@ def _write(path, force, kind, image_shape, class_names, splits, params, sources,
 
 def split_valid_from_end(x: np.ndarray, y: np.ndarray, valid: int,
                          what: str = "the training set") -> dict[str, tuple]:
-    """Split ``(x, y)`` into ``train`` (the first N - valid) and ``valid`` (the last ``valid``).
+    """Split ``(x, y)`` (N examples along axis 0) into ``train`` (the first N - valid) and
+    ``valid`` (the last ``valid``): {"train": (x, y), "valid": (x, y)}, views, not copies.
+    This is how the MNIST and CIFAR-10 validation sets of the paper's §2.2 are taken (which
+    images is our choice: docs/choices.md, "Validation and test sets").
 
     ``valid`` = 0 makes no valid split. Raises GlorotError naming ``--valid`` unless
-    0 <= valid < N (the training split must keep at least one example).
+    0 <= valid < N (the training split must keep at least one example); ``what`` names the
+    set in that message.
     """
     n = len(y)
     if valid < 0:
@@ -163,7 +182,9 @@ def split_valid_from_end(x: np.ndarray, y: np.ndarray, valid: int,
 
 @dataclass
 class ImportResult:
-    """What an importer wrote: the file, the split sizes and the checksum comparisons."""
+    """What an importer wrote: the file ``path``, its ``kind``, ``counts`` (split -> number of
+    examples), ``checksums`` (one ``Checksum`` per input file) and ``release`` (what the
+    digests were compared with)."""
 
     path: Path
     kind: str
@@ -173,6 +194,7 @@ class ImportResult:
 
     @property
     def mismatches(self) -> list[Checksum]:
+        """The checksums that did not match (or had no published digest)."""
         return [c for c in self.checksums if not c.ok]
 
 
@@ -184,7 +206,11 @@ def write_import(output: str | os.PathLike, *, kind: str, image_shape: tuple[int
                  progress: Progress | None = None) -> ImportResult:
     """What every importer does last: take ``valid`` examples from the end of ``train``
     (``train_what`` names it in errors and in the file), record where the data came from and how
-    its checksums compared with ``release``, and write the dataset file."""
+    its checksums compared with ``release``, and write the dataset file ``output``.
+
+    ``train``, ``test``: (x (N, H*W*C) uint8, y (N,) uint8) pairs. Returns an
+    ``ImportResult``. Raises GlorotError as ``split_valid_from_end`` and ``write_dataset``.
+    """
     splits = split_valid_from_end(*train, valid, what=train_what)
     splits["test"] = test
     write_dataset(
@@ -218,7 +244,17 @@ def _attr(f: h5py.File, path: Path, name: str):
 
 
 def read_dataset(path: str | os.PathLike, splits: tuple[str, ...] | None = None) -> Dataset:
-    """Open and validate a dataset file; load the named splits (all present by default)."""
+    """Open and validate a dataset file; load the named splits (all present by default; ``()``
+    loads none, to read the attributes cheaply). Returns a ``Dataset`` with uint8 pixels and
+    labels.
+
+    Raises GlorotError naming the file and the field for: a missing file, a folder, a file that
+    is not readable HDF5, not a glorot dataset or of a newer format version, a missing or
+    corrupt attribute, an ``image_shape`` that is not (H, W, C), ``n_classes`` below 2 or not
+    matching the class names, no split at all, a requested split that is absent or lacks x or
+    y, pixels that are not uint8 (N, H*W*C), labels not (N,) or at or above ``n_classes``, or
+    unreadable (damaged) data.
+    """
     path = Path(path)
     if not path.exists():
         raise GlorotError(f"{path}: no such file")
@@ -314,7 +350,10 @@ def read_labels(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def dataset_info(path: str | os.PathLike) -> dict:
-    """A JSON-ready summary of a dataset file (used by ``glorot inspect``)."""
+    """A JSON-ready summary of a dataset file (used by ``glorot inspect``): its attributes and,
+    per split, the number of examples, the count per class, the pixel min, max and mean (in
+    stored 0-255 units) and the majority-class error of the split itself (a fraction 0..1).
+    Loads every split. Raises GlorotError as ``read_dataset``."""
     ds = read_dataset(path)
     info = {
         "path": str(ds.path),

@@ -1,5 +1,6 @@
-"""The paper's activation functions (§2.3 and §3: sigmoid, tanh, softsign; relu as an extra):
-value and derivative.
+"""The paper's activation functions (Glorot & Bengio 2010, §2.3 and §3: sigmoid, tanh,
+softsign, the last from Bergstra et al. 2009; relu as an extra, not in the paper): value and
+derivative.
 
 Two forms of each:
 
@@ -34,7 +35,11 @@ TANH_APPROX_MAX_ERROR = 3e-7
 
 
 def code(name: str) -> int:
-    """The kernels' integer code of activation ``name``."""
+    """The kernels' integer code of activation ``name``: its index in ``config.ACTIVATIONS``
+    (``SIGMOID`` 0, ``TANH`` 1, ``SOFTSIGN`` 2, ``RELU`` 3).
+
+    Raises GlorotError naming the choices for any other name.
+    """
     try:
         return ACTIVATIONS.index(name)
     except ValueError:
@@ -45,7 +50,12 @@ def code(name: str) -> int:
 # ---------------------------------------------------------------- NumPy forms ----
 
 def act(name: str, s: np.ndarray) -> np.ndarray:
-    """z = f(s), exact."""
+    """z = f(s) elementwise, exact NumPy (no tanh approximation); a new array.
+
+    ``s``: pre-activations of any shape, float32 or float64; the result has the same shape and
+    dtype. sigmoid 1/(1 + e^-s), tanh, softsign s/(1 + |s|) (§2.3, §3), relu max(s, 0) (an
+    extra). Raises GlorotError for an unknown ``name``.
+    """
     if name == "sigmoid":
         return 1.0 / (1.0 + np.exp(-s))
     if name == "tanh":
@@ -59,7 +69,13 @@ def act(name: str, s: np.ndarray) -> np.ndarray:
 
 
 def act_grad(name: str, s: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """f'(s), given s and z = f(s)."""
+    """f'(s) elementwise, given ``s`` and ``z = f(s)`` of one shape and dtype; a new array of
+    that shape and dtype.
+
+    sigmoid z(1 - z), tanh 1 - z^2 (both from ``z``), softsign 1/(1 + |s|)^2 and relu
+    1 if s > 0 else 0 (from ``s``; relu's derivative at 0 is taken as 0). These are the f' of
+    the paper's eq. 2 (§4.2.1). Raises GlorotError for an unknown ``name``.
+    """
     if name == "sigmoid":
         return z * (1 - z)
     if name == "tanh":
@@ -89,7 +105,9 @@ _HALF = np.float32(0.5)
 
 @numba.njit(cache=True, inline="always")
 def tanh_approx(x):
-    """Rational approximation of tanh, vectorisable (float32 kernels only)."""
+    """tanh(x) for a float32 scalar ``x`` by a rational (13/6) minimax approximation (Eigen's
+    ``ptanh_float``), clamped at |x| = 7.905; returns float32. Vectorisable inside Numba loops;
+    used by the float32 kernels only. Absolute error below ``TANH_APPROX_MAX_ERROR`` (3e-7)."""
     x = min(max(x, -_CLAMP), _CLAMP)
     x2 = x * x
     p = x2 * _A0 + _A1

@@ -1,4 +1,7 @@
-"""Weight initialisations (paper §4.2 and eq. 1, 16). Biases always start at 0."""
+"""Weight initialisations: the paper's standard (eq. 1, §2.3) and normalized (eq. 16, §4.2.1)
+uniform laws, and two extras with the variances of He et al. 2015 ("he") and LeCun et al. 1998
+("lecun"), drawn uniform too. Biases always start at 0 (§2.3). Which n eq. 1 means, and how the
+first and last matrices are treated: docs/choices.md, "Networks"."""
 
 from __future__ import annotations
 
@@ -11,12 +14,19 @@ from glorotcli.nn.mlp import MLP
 
 
 def bound(init: str, fan_in: int, fan_out: int) -> float:
-    """Half-width a of U[-a, a] for each scheme.
+    """Half-width a of U[-a, a] for a (fan_in, fan_out) matrix (a NumPy float64 scalar).
 
-    standard   (eq. 1):  a = 1/sqrt(fan_in)                 -> n Var[W] = 1/3
-    normalized (eq. 16): a = sqrt(6 / (fan_in + fan_out))   -> Var[W] = 2/(fan_in + fan_out)
-    he:                  a = sqrt(6 / fan_in)               -> Var[W] = 2/fan_in
-    lecun:               a = sqrt(3 / fan_in)               -> Var[W] = 1/fan_in
+    standard   (eq. 1, §2.3):   a = 1/sqrt(fan_in)                -> fan_in Var[W] = 1/3 (eq. 15)
+    normalized (eq. 16, §4.2.1): a = sqrt(6 / (fan_in + fan_out)) -> Var[W] = 2/(fan_in + fan_out)
+                                                                     (eq. 12)
+    he:    a = sqrt(6 / fan_in)  -> Var[W] = 2/fan_in (He et al. 2015, §2.2, eq. 10; they draw
+           a Gaussian, this is the uniform law of the same variance)
+    lecun: a = sqrt(3 / fan_in)  -> Var[W] = 1/fan_in (LeCun et al. 1998, "Efficient BackProp",
+           §4.6: std fan_in^(-1/2); uniform here)
+
+    ``fan_in``, ``fan_out``: positive layer widths n_i, n_{i+1} (not checked here). The n of
+    eq. 1 is read as the fan-in (docs/choices.md, "Eq. 1's n is the fan-in"). Raises
+    GlorotError for an unknown ``init``.
     """
     if init == "standard":
         return 1.0 / np.sqrt(fan_in)
@@ -31,9 +41,16 @@ def bound(init: str, fan_in: int, fan_out: int) -> float:
 
 def init_mlp(sizes: tuple[int, ...], activation: str, init: str, rng: np.random.Generator,
              dtype=np.float32) -> MLP:
-    """A new net with layer sizes ``sizes`` (input, hidden..., classes): W[i] ~ U[-a, a] with
-    ``a = bound(init, fan_in, fan_out)``, drawn in float64 from ``rng`` layer by layer from the
-    input, then cast to ``dtype``; biases 0."""
+    """A new net with layer sizes ``sizes`` (n_0 inputs, hidden widths..., classes).
+
+    W[i] (n_i, n_{i+1}) ~ U[-a, a] with ``a = bound(init, n_i, n_{i+1})``, drawn in float64 from
+    ``rng`` layer by layer from the input (the softmax layer included, with the same scheme:
+    docs/choices.md, "The output layer's initialisation"), then cast to ``dtype``; b[i]
+    (n_{i+1},) zeros (§2.3). Every array is C-contiguous of ``dtype`` (float32 or float64).
+
+    Raises GlorotError for fewer than 2 sizes or a size below 1, another dtype, an unknown
+    ``activation`` or ``init``.
+    """
     sizes = tuple(int(n) for n in sizes)
     if len(sizes) < 2 or min(sizes) < 1:
         raise GlorotError(f"layer sizes must be at least (inputs, classes), all >= 1, got {sizes}")

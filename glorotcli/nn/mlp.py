@@ -1,8 +1,9 @@
-"""The paper's networks: parameters and the forward/backward API used by training and probes.
+"""The paper's networks (§2.3: dense layers, a softmax output, plain minibatch SGD):
+parameters and the forward/backward API used by training and probes.
 
-Notation follows the paper: ``z[0] = x``, ``s[i] = z[i] @ W[i] + b[i]``, ``z[i+1] = f(s[i])``
-for hidden layers, and the last ``s`` are the output logits (softmax on top). ``W[i]`` has shape
-(fan_in, fan_out) = (n_i, n_{i+1}).
+Notation follows the paper (§4.2.1): ``z[0] = x``, ``s[i] = z[i] @ W[i] + b[i]``,
+``z[i+1] = f(s[i])`` for hidden layers, and the last ``s`` are the output logits (softmax on
+top). ``W[i]`` has shape (fan_in, fan_out) = (n_i, n_{i+1}).
 
 This is the API contract. The fast kernels in ``kernels.py`` sit behind the same functions;
 callers never need to know which path ran:
@@ -44,7 +45,12 @@ __all__ = ["ACTIVATIONS", "COSTS", "CROSSOVER", "MLP", "Backward", "Forward", "T
 
 @dataclass
 class MLP:
-    """Parameters of a fully connected net: ``W[i]`` (n_i, n_{i+1}), ``b[i]`` (n_{i+1},)."""
+    """Parameters of a fully connected net (§2.3): ``sizes`` (n_0 inputs, hidden widths...,
+    classes), ``activation`` one of ``ACTIVATIONS`` (the hidden layers'; the output is a
+    softmax), ``W[i]`` (n_i, n_{i+1}) and ``b[i]`` (n_{i+1},), all of one dtype, float32 or
+    float64. Nothing is checked here: ``Trainer`` checks the net (GlorotError), ``init_mlp``
+    makes one.
+    """
 
     sizes: tuple[int, ...]
     activation: str
@@ -53,21 +59,26 @@ class MLP:
 
     @property
     def dtype(self) -> np.dtype:
+        """The parameters' dtype (that of ``W[0]``): float32 or float64."""
         return self.W[0].dtype
 
     @property
     def n_hidden(self) -> int:
+        """L, the number of hidden layers (``len(sizes) - 2``)."""
         return len(self.sizes) - 2
 
     def copy(self) -> MLP:
+        """A deep copy: new W and b arrays (same dtypes), the same sizes and activation."""
         return MLP(self.sizes, self.activation, [w.copy() for w in self.W],
                    [b.copy() for b in self.b])
 
 
 @dataclass
 class Forward:
-    """Everything a forward pass computed: ``s[i]`` pre-activations, ``z[i]`` activations
-    (``z[0]`` is the input), ``p`` the softmax output."""
+    """Everything a forward pass on a batch of B examples computed, in the net's dtype:
+    ``s[i]`` (B, n_{i+1}) the pre-activations of every layer (``s[-1]`` the output logits),
+    ``z[i]`` (B, n_i) the activations, ``z[0]`` the input and one per hidden layer (L + 1
+    arrays), ``p`` (B, classes) the softmax output (§2.3)."""
 
     s: list[np.ndarray]
     z: list[np.ndarray]
@@ -76,8 +87,10 @@ class Forward:
 
 @dataclass
 class Backward:
-    """Gradients of the mean cost over the batch: ``ds[i]`` = dC/ds[i] per example (already
-    divided by the batch size), ``dW[i]``, ``db[i]``."""
+    """Gradients of the mean cost C over a batch of B examples, in the net's dtype:
+    ``ds[i]`` (B, n_{i+1}) = dC/ds[i], row e being example e's back-propagated gradient divided
+    by B (eq. 2); ``dW[i]`` (n_i, n_{i+1}) = dC/dW[i] = z[i]^T ds[i] (eq. 3, summed over the
+    batch); ``db[i]`` (n_{i+1},) = the column sums of ``ds[i]``."""
 
     ds: list[np.ndarray]
     dW: list[np.ndarray]
@@ -85,12 +98,19 @@ class Backward:
 
 
 def softmax(s: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of logits ``s`` (B, K): p (B, K), same dtype, rows summing to 1
+    (computed after subtracting each row's maximum, so large logits do not overflow)."""
     e = np.exp(s - s.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
 def output_delta(p: np.ndarray, y: np.ndarray, cost: str) -> np.ndarray:
-    """dC/ds of the output logits for the mean cost over the batch."""
+    """dC/ds of the output logits, (B, K) in ``p``'s dtype, for the mean cost C over the batch.
+
+    ``p`` (B, K) the softmax output, ``y`` (B,) integer labels in 0..K-1 (not checked).
+    ``nll`` (the paper's cost, §2.3): (p - onehot(y)) / B. ``quadratic`` (§4.1): the gradient
+    of sum_k (p_k - t_k)^2 through the softmax, / B. Raises GlorotError for another cost.
+    """
     B, K = p.shape
     t = np.zeros_like(p)
     t[np.arange(B), y] = 1
@@ -103,9 +123,13 @@ def output_delta(p: np.ndarray, y: np.ndarray, cost: str) -> np.ndarray:
 
 
 def loss(p: np.ndarray, y: np.ndarray, cost: str = "nll") -> float:
-    """Mean cost over the batch: ``nll`` (negative log-likelihood of the softmax output ``p``,
-    (B, K)) or ``quadratic`` (squared distance to the one-hot target). Raises GlorotError for
-    another cost."""
+    """Mean cost over the batch, a Python float in nats for ``nll``.
+
+    ``p`` (B, K) softmax output, ``y`` (B,) integer labels in 0..K-1 (not checked). ``nll``:
+    -log p_y, the paper's cost (§2.3), with p_y clamped at 1e-30 (at most 69.1 per example);
+    ``quadratic``: sum_k (p_k - onehot(y)_k)^2, the cost §4.1 compares it with (Fig. 5).
+    Raises GlorotError for another cost.
+    """
     _check_cost(cost)
     B = len(y)
     if cost == "nll":
@@ -116,8 +140,13 @@ def loss(p: np.ndarray, y: np.ndarray, cost: str = "nll") -> float:
 
 
 def backward(net: MLP, fwd: Forward, y: np.ndarray, cost: str = "nll") -> Backward:
-    """Back-propagate the mean cost over the batch through the forward pass ``fwd`` (nothing is
-    updated). BLAS products, in place where possible."""
+    """Back-propagate the mean cost over the batch through the forward pass ``fwd`` of ``net``
+    (eqs. 2-3, §4.2.1); nothing is updated. ``y`` (B,) labels in 0..classes-1. Returns a
+    ``Backward`` in the net's dtype. BLAS products, in place where possible.
+
+    Raises GlorotError for an unknown cost, inputs ``fwd.z[0]`` not (B, n_0), or labels of
+    another shape or out of range.
+    """
     code_ = _check_cost(cost)
     y = _check_batch(net, fwd.z[0], y)
     L = len(net.W)
@@ -139,7 +168,8 @@ def backward(net: MLP, fwd: Forward, y: np.ndarray, cost: str = "nll") -> Backwa
 
 
 def crossover(threads: int) -> int:
-    """Largest batch size that runs the fused kernels with ``threads`` threads."""
+    """Largest batch size (examples) that runs the fused kernels with ``threads`` threads
+    (``CROSSOVER``; counts it does not list take the entry of the largest one listed)."""
     return CROSSOVER.get(threads, CROSSOVER[max(CROSSOVER)])
 
 
@@ -197,11 +227,18 @@ class _Buffers:
 
 
 class Trainer:
-    """Plain minibatch SGD on ``net`` (updated in place), with buffers kept between steps.
+    """Plain minibatch SGD on ``net`` (updated in place), with buffers kept between steps: the
+    paper's optimiser (§2.3), theta <- theta - lr * dC/dtheta with C the mean cost of the
+    minibatch, no momentum or weight decay.
 
-    ``threads``: Numba/BLAS threads for every step (None: the caller's current Numba setting).
-    ``path``: "auto" (fused kernels up to ``crossover(threads)`` examples, BLAS above), or force
-    "fused" or "blas" (tests and benchmarks).
+    ``cost``: "nll" (the paper's, §2.3) or "quadratic" (§4.1). ``threads``: Numba/BLAS threads
+    for every step (None: the caller's current Numba setting). ``path``: "auto" (fused kernels
+    up to ``crossover(threads)`` examples, BLAS above), or force "fused" or "blas" (tests and
+    benchmarks). Buffers are kept per batch size.
+
+    Raises GlorotError for a net whose activation, dtype, shapes or memory layout are wrong (W
+    and b must be writeable C-contiguous float32 or float64 arrays of the sizes), an unknown
+    cost or path, or a thread count outside 1..``max_threads()`` (``glorotcli.nn.threads``).
     """
 
     def __init__(self, net: MLP, cost: str = "nll", threads: int | None = None,
@@ -219,7 +256,7 @@ class Trainer:
         self._bufs: dict[int, _Buffers] = {}
 
     def path_for(self, batch: int) -> str:
-        """Which path a batch of this size takes: "fused" or "blas"."""
+        """Which path a batch of ``batch`` examples takes: "fused" or "blas"."""
         if self.path != "auto":
             return self.path
         return "fused" if batch <= crossover(self.threads) else "blas"
@@ -269,8 +306,14 @@ class Trainer:
         return use_threads(1, blas=self.threads) if blas else use_threads(self.threads, blas=1)
 
     def step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
-        """One SGD step on the minibatch (x (B, n_0), y (B,) labels). Returns the minibatch's
-        mean cost *before* the update (NaN/inf once the net has diverged)."""
+        """One SGD step on the minibatch: ``x`` (B, n_0), converted to the net's dtype, ``y``
+        (B,) integer labels in 0..classes-1, ``lr`` the learning rate (cast to the net's dtype).
+        Updates W and b in place. Returns the minibatch's mean cost *before* the update, a
+        Python float (nats for nll; NaN/inf once the net has diverged).
+
+        Raises GlorotError for inputs not (B, n_0) with B >= 1, or labels of another shape or
+        out of range.
+        """
         y = _check_batch(self.net, x, y)
         lr = self.net.dtype.type(lr)
         bufs, blas = self._buffers(x)
@@ -281,8 +324,10 @@ class Trainer:
         return float(cost)
 
     def forward(self, x: np.ndarray, copy: bool = True) -> Forward:
-        """Forward pass on a batch. With ``copy=False`` the arrays returned are this Trainer's
-        buffers, overwritten by its next step or forward pass on a batch of the same size."""
+        """Forward pass on a batch ``x`` (B, n_0), converted to the net's dtype; returns a
+        ``Forward`` (shapes there). The net is not changed. With ``copy=False`` the ``s`` and
+        ``z`` arrays returned are this Trainer's buffers, overwritten by its next step or forward
+        pass on a batch of the same size. Raises GlorotError for inputs not (B, n_0), B >= 1."""
         _check_batch(self.net, x, None)
         bufs, blas = self._buffers(x)
         with self._context(blas):
@@ -292,7 +337,14 @@ class Trainer:
         return Forward(s=s, z=z, p=softmax(s[-1]))
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch: int = 1000) -> tuple[float, float]:
-        """Mean cost and error rate on a whole set, ``batch`` examples at a time."""
+        """(mean cost, error rate) on a whole set: ``x`` (N, n_0) of any numeric dtype
+        (converted to the net's dtype batch by batch, unscaled), ``y`` (N,) labels; ``batch``
+        examples at a time. The cost is the mean over the N examples (nats for nll); the error
+        rate is the fraction misclassified (0..1, not percent). The net is not changed.
+
+        Raises GlorotError for N = 0, inputs not (N, n_0), labels of another shape or out of
+        range, or ``batch`` < 1.
+        """
         y = _check_batch(self.net, x, y)
         if batch < 1:
             raise GlorotError(f"batch must be at least 1, got {batch}")
@@ -310,23 +362,28 @@ class Trainer:
 def forward(net: MLP, x: np.ndarray, threads: int | None = None) -> Forward:
     """Forward pass on a batch ``x`` (B, n_0), converted to the net's dtype.
 
-    Returns ``s`` (pre-activations of every layer, the last are the logits), ``z`` (``z[0]`` the
-    input, then every hidden layer's activations) and ``p`` (softmax output).
+    Returns a ``Forward`` of new arrays: ``s`` (pre-activations of every layer, the last are the
+    logits), ``z`` (``z[0]`` the input, then every hidden layer's activations) and ``p``
+    (softmax output). In float32 the kernels' tanh approximation is used (``activations``).
+    Raises GlorotError as ``Trainer`` does (bad net, threads) and for inputs not (B, n_0).
     """
     return Trainer(net, threads=threads).forward(x, copy=False)  # a throw-away Trainer
 
 
 def sgd_step(net: MLP, x: np.ndarray, y: np.ndarray, lr: float, cost: str = "nll",
              threads: int | None = None) -> float:
-    """One plain SGD step on the minibatch (in place). Returns the minibatch's mean cost
-    *before* the update. For many steps, reuse a ``Trainer`` (keeps its buffers)."""
+    """One plain SGD step on the minibatch (``Trainer.step``, in place; §2.3). Returns the
+    minibatch's mean cost *before* the update, a Python float. For many steps, reuse a
+    ``Trainer`` (keeps its buffers). Raises GlorotError as ``Trainer`` and ``Trainer.step``."""
     return Trainer(net, cost, threads).step(x, y, lr)
 
 
 def evaluate(net: MLP, x: np.ndarray, y: np.ndarray, cost: str = "nll",
              batch: int = 1000, threads: int | None = None) -> tuple[float, float]:
-    """Mean cost and error rate on a whole set, in batches (``x`` may be uint8: it is converted
-    to the net's dtype batch by batch, unscaled)."""
+    """(mean cost, error rate as a fraction 0..1) on a whole set ``x`` (N, n_0), ``y`` (N,), in
+    batches of ``batch`` examples (``Trainer.evaluate``; ``x`` may be uint8: it is converted to
+    the net's dtype batch by batch, unscaled). An empty set gives (NaN, NaN). Raises
+    GlorotError as ``Trainer`` and ``Trainer.evaluate``."""
     if len(y) == 0:
         return float("nan"), float("nan")
     return Trainer(net, cost, threads).evaluate(x, y, batch)

@@ -35,12 +35,15 @@ from glorotcli.errors import GlorotError
 
 
 def max_threads() -> int:
-    """The most threads Numba can use in this process (NUMBA_NUM_THREADS, default: all cores)."""
+    """The most threads Numba can use in this process, an int >= 1 (NUMBA_NUM_THREADS, fixed at
+    start-up; default: all cores)."""
     return int(numba.config.NUMBA_NUM_THREADS)
 
 
 def check_threads(n: int | None) -> int:
-    """Validate a thread count; ``None`` means the calling thread's current Numba setting."""
+    """A validated thread count (int): ``n`` itself, or for ``None`` the calling thread's current
+    Numba setting (``numba.get_num_threads()``). Raises GlorotError unless ``n`` is an int (not
+    a bool) from 1 to ``max_threads()``."""
     if n is None:
         return int(numba.get_num_threads())
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= max_threads():
@@ -67,7 +70,10 @@ def _blas():
 
 @contextlib.contextmanager
 def use_threads(n: int, blas: int = 1) -> Iterator[int]:
-    """Run the block with ``n`` Numba threads and at most ``blas`` BLAS threads.
+    """Run the block with ``n`` Numba threads and ``blas`` BLAS threads (every BLAS library of
+    the process, through threadpoolctl); yields ``n``. Both settings are restored on leaving,
+    also after an exception. Raises GlorotError (``check_threads``) for an ``n`` or ``blas``
+    outside 1..``max_threads()``.
 
     The default ``blas=1`` keeps BLAS out of the way of parallel Numba kernels. Entering and
     leaving costs about 3 microseconds (each BLAS library is asked its thread count and set only
@@ -110,8 +116,10 @@ def _read_proc_stat() -> dict[int, tuple[int, int]] | None:
 
 
 def parse_proc_stat(text: str) -> dict[int, tuple[int, int]] | None:
-    """Per CPU of /proc/stat's ``cpuN`` lines: (idle + iowait ticks, all ticks). A CPU waiting
-    for I/O is free to run us; time stolen by the hypervisor (steal) counts as busy."""
+    """Per CPU of /proc/stat's ``cpuN`` lines: {N: (idle + iowait ticks, all ticks)}, ints in
+    the kernel's clock ticks (USER_HZ, usually 10 ms), counted since boot; None when ``text``
+    has no such line. A CPU waiting for I/O is free to run us; time stolen by the hypervisor
+    (steal) counts as busy. Only the first 8 fields (user .. steal) are summed."""
     out = {}
     for line in text.splitlines():
         name, *fields = line.split() or [""]
@@ -125,10 +133,13 @@ def idle_cores(cpus: set[int], window: float = IDLE_WINDOW,
                read: Callable[[], dict | None] = _read_proc_stat,
                sleep: Callable[[float], None] = time.sleep,
                own_cpu: Callable[[], float] = time.process_time) -> float | None:
-    """How many of the CPUs ``cpus`` were idle over the next ``window`` seconds, 0..len(cpus).
+    """How many of the CPUs ``cpus`` (ids as in /proc/stat) were idle over the next ``window``
+    seconds: a float in CPUs, 0..len(cpus). Blocks for ``window`` seconds.
 
     From the idle ticks of /proc/stat (Linux), plus the CPU time this process itself used in the
-    window (its own threads are not competitors). None when /proc/stat cannot be read.
+    window (its own threads are not competitors); a CPU without a tick in the window counts as
+    idle, a CPU /proc/stat does not list as busy. None when /proc/stat cannot be read. ``read``,
+    ``sleep`` and ``own_cpu`` are seams for tests.
     """
     t0, c0, own0 = read(), time.perf_counter(), own_cpu()
     if t0 is None:
@@ -151,7 +162,8 @@ def idle_cores(cpus: set[int], window: float = IDLE_WINDOW,
 
 
 def usable_cpus() -> set[int]:
-    """The CPUs this process may run on (``taskset``, cgroup cpusets; all CPUs elsewhere)."""
+    """The ids of the CPUs this process may run on (``taskset``, cgroup cpusets), a set of
+    ints; ``range(os.cpu_count())`` where the affinity mask cannot be read."""
     try:
         return set(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -161,7 +173,8 @@ def usable_cpus() -> set[int]:
 def default_threads(window: float = IDLE_WINDOW,
                     idle: Callable[[set[int], float], float | None] = idle_cores,
                     load: Callable[[], tuple[float, float, float]] = os.getloadavg) -> int:
-    """Threads for a run that was given none: the cores idle right now, at least 1.
+    """Threads for a run that was given none: the cores idle right now, an int >= 1. Blocks for
+    about ``window`` seconds (0.05) unless only one thread is possible.
 
     Watches the CPUs this process may use for ``window`` seconds (``idle_cores``) and takes
     n threads when at least n - ``IDLE_MARGIN`` of them were idle; without /proc/stat it uses the

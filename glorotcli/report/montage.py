@@ -21,14 +21,18 @@ from glorotcli.fileio import atomic_output, check_output_path
 
 
 def pick_examples(n: int, count: int, seed: int, y: np.ndarray) -> np.ndarray:
-    """``min(count, n)`` distinct indices drawn with ``seed``, ordered by class then index."""
+    """``min(count, n)`` distinct indices into 0..n-1 (int64), drawn without replacement by
+    ``numpy.random.default_rng(seed)``, ordered by class ``y[idx]`` then index. ``y``: (n,)
+    labels."""
     rng = np.random.default_rng(seed)
     idx = rng.choice(n, size=min(count, n), replace=False)
     return idx[np.lexsort((idx, y[idx]))]
 
 
 def draw_montage(images: np.ndarray, labels: list[str], title: str, out: Path) -> None:
-    """Draw ``images`` (K, H, W, C) uint8 in a grid, tile k titled ``labels[k]``, as PNG ``out``."""
+    """Draw ``images`` (K, H, W, C) uint8 in a grid, tile k titled ``labels[k]``, as PNG ``out``
+    (written directly; ``montage`` passes a temporary name). One channel: greys 0 black to 255
+    white; three: colour as stored. Up to 100 tiles 10 a row, more in a square grid."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -72,7 +76,14 @@ def montage(
     force: bool = False,
 ) -> Path:
     """Draw ``count`` examples of ``split`` (default: train, else the first split present) of a
-    dataset file as a labelled grid into the PNG ``out``, written atomically; return ``out``."""
+    dataset file as a labelled grid into the PNG ``out``, written atomically; return ``out``.
+    The examples are ``pick_examples(N, count, seed, y)``: the same ``seed`` draws the same
+    ones (a grid of samples, like the paper's Fig. 1).
+
+    Raises GlorotError for an ``out`` not ending in .png, ``count`` < 1, ``seed`` < 0, an
+    existing ``out`` without ``force`` or an unwritable folder, a dataset file that
+    ``read_dataset`` refuses or that lacks ``split``, or an empty split.
+    """
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise GlorotError(f"--montage {out}: expected a file name ending in .png")

@@ -63,12 +63,15 @@ class FittedHist:
 
 
 def fitted_edges(std: np.ndarray) -> tuple[list[np.ndarray], bool]:
-    """Edges for each layer, given the layers' stds, and whether they are for a log axis.
+    """Edges for each layer, given the layers' stds ``std`` (L,), and whether they are for a
+    log axis: (L arrays of increasing float64 edges, bool).
 
     Linear: every layer spans the same range, +-4 stds of the widest layer, with its own number
     of bins (odd, so 0 is a bin centre): 4 per std of that layer, so narrow layers are resolved
     and wide ones are not cut into noise. Log: one set of edges for all layers, symmetric
-    (-big .. -small, small .. big; the middle bin holds |g| < small, e.g. exact zeros).
+    (-big .. -small, small .. big; the middle bin holds |g| < small, e.g. exact zeros), 20
+    bins per decade from |g| = 10^(floor(log10 min std) - 3) to 10^(ceil(log10 max std) + 1).
+    Raises Unavailable unless every std is positive and finite.
     """
     std = np.asarray(std, dtype=np.float64)
     if not (std.size and np.all(np.isfinite(std)) and std.min() > 0):
@@ -89,8 +92,11 @@ def fitted_edges(std: np.ndarray) -> tuple[list[np.ndarray], bool]:
 
 def init_gradient_hist(run: RunData, q: str) -> FittedHist:
     """Re-measure the run's initial net on its probes and histogram ``q`` ("bgrad" or
-    "wgrad") on edges fitted to the stds at initialization. Raises ``Unavailable`` when the file
-    lacks what this needs (probes, initial weights)."""
+    "wgrad") on edges fitted to the stds at initialization (``fitted_edges``), for the paper's
+    Figs. 7 and 8 (§4.2.2). Uses the run's stored initial weights, probes, dtype, input scale,
+    activation, cost and rate; returns a ``FittedHist``. Raises ``Unavailable`` when the file
+    lacks what this needs (probes, initial weights) or the stds are not all positive and
+    finite; ValueError for another ``q``; GlorotError as ``probes.measure``."""
     if q not in ("bgrad", "wgrad"):
         raise ValueError(f"q must be bgrad or wgrad, got {q!r}")
     cfg = run.config

@@ -26,11 +26,13 @@ from glorotcli.stats.runlog import RunData, read_run
 
 
 class Unavailable(Exception):
-    """A run lacks what a number or figure needs; the message says what is missing."""
+    """A run lacks what a number or figure needs; the message says what is missing. Not a
+    GlorotError: reports catch it and leave the figure or number out."""
 
 
 def load_runs(paths: Iterable[str | os.PathLike]) -> list[RunData]:
-    """Read each run file (SWMR, so also while it is being written)."""
+    """Read each run file (SWMR, so also while it is being written): a list of ``RunData`` in
+    the order given. Raises GlorotError as ``read_run`` for the first unreadable file."""
     return [read_run(p) for p in paths]
 
 
@@ -41,7 +43,8 @@ PAPER_M = f"{PAPER_UPDATES / 1e6:g} M"
 
 
 def paper_share(steps: float) -> float:
-    """Updates as a percentage of the paper's budget (2.5 M updates, the length of its curves)."""
+    """Updates as a percentage (0..100 and beyond, not a fraction) of the paper's budget
+    (``PAPER_UPDATES``, 2.5 M updates, the length of its Figs. 11-12 curves)."""
     return 100.0 * float(steps) / PAPER_UPDATES
 
 
@@ -62,13 +65,16 @@ def plural(n: int, word: str) -> str:
 
 
 def bin_centers(edges: np.ndarray) -> np.ndarray:
+    """Midpoints (B,) float64 of the B bins between ``edges`` (B+1,)."""
     e = np.asarray(edges, dtype=np.float64)
     return 0.5 * (e[1:] + e[:-1])
 
 
 def density(hist: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Fractions per bin (..., B) -> a density over the histogram's range that integrates to 1
-    (values off the scale are left out; ``off_scale`` says how many). All-zero rows stay 0."""
+    """Fractions per bin (..., B) -> a density (same shape, float64, per unit of the value)
+    over the histogram's range ``edges`` (B+1,) that integrates to 1 (values off the scale are
+    left out; ``off_scale`` says how many): the paper's figures show densities (Figs. 4, 6-8).
+    All-zero rows stay 0."""
     h = np.asarray(hist, dtype=np.float64)
     width = np.diff(np.asarray(edges, dtype=np.float64))
     total = h.sum(axis=-1, keepdims=True)
@@ -78,7 +84,8 @@ def density(hist: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def off_scale(hist: np.ndarray) -> np.ndarray:
-    """Fraction of values that fell outside the histogram edges, per row."""
+    """Fraction (0..1, float64) of values that fell outside the histogram edges, per row:
+    1 - the row sum of ``hist`` (..., B), clipped to [0, 1]; shape (...)."""
     return np.clip(1.0 - np.asarray(hist, dtype=np.float64).sum(axis=-1), 0.0, 1.0)
 
 
@@ -90,7 +97,10 @@ def run_name(run: RunData) -> str:
 
 
 def config(run: RunData) -> dict:
-    """The settings a report shows, with fallbacks to the root attributes."""
+    """The settings a report shows, with fallbacks to the root attributes: activation, init,
+    depth (hidden layers), width (units, or a sorted list when the widths differ),
+    batch_size (examples), lr, cost (default "nll"), seed, data (``data_kind``); None where
+    unknown."""
     c = run.config
     n_hidden = run.n_hidden or c.get("depth")
     widths = sorted(set(run.sizes[1:-1])) if run.sizes else [c.get("width")]
@@ -142,9 +152,10 @@ def pretrained(run: RunData) -> bool:
 
 
 def run_label(run: RunData, *, with_depth: bool = False) -> str:
-    """The paper's name of the run ("Tanh N"; "Pre-training (Sigmoid)" for a run started from
-    pre-trained hidden layers, Fig. 11's name), with the depth when asked or when it is not 5,
-    and the cost when it is not the paper's."""
+    """The paper's name of the run ("Tanh N", N for the normalized init as in Table 1 and
+    Fig. 11; "Pre-training (Sigmoid)" for a run started from pre-trained hidden layers, Fig.
+    11's name), with the depth when asked or when it is not 5, and the cost when it is not the
+    paper's negative log-likelihood (§2.3)."""
     c = config(run)
     label = paper.row_label(c["activation"], c["init"])
     if pretrained(run):
@@ -183,7 +194,8 @@ def source_note(runs: Sequence[RunData]) -> str:
 # ---------------------------------------------------------------- layer series ----
 
 def require_layers(run: RunData, q: str = "act", stat: str | None = None) -> None:
-    """Raise Unavailable unless the run has per-layer ``q`` statistics (with ``stat``)."""
+    """Raise Unavailable unless the run has at least one row of per-layer ``q`` statistics
+    (with ``stat``, a name of ``STATS`` or "hist")."""
     if q not in run.layers or not len(run.layer_step):
         what = "no per-layer statistics (/layers)" if not run.layers else f"no /layers/{q} rows"
         raise Unavailable(f"{run.path.name}: {what}")
@@ -202,7 +214,9 @@ def layer_stat(run: RunData, q: str, stat: str) -> tuple[np.ndarray, np.ndarray]
 
 @dataclass
 class HistSnapshot:
-    """Per-layer histograms of one quantity at one probe row, as densities."""
+    """Per-layer histograms of one quantity at one probe row, as densities: ``step`` the
+    updates done, ``centers`` (B,) and ``edges`` (B+1,) float64, ``density`` (L, B) float64
+    (per unit of the value), ``off_scale`` (L,) the fraction of values outside the edges."""
 
     step: int
     centers: np.ndarray      # (B,)
@@ -213,7 +227,9 @@ class HistSnapshot:
 
 def hist_at(run: RunData, q: str, which: str = "last") -> HistSnapshot:
     """Histograms of quantity ``q`` at initialization (``which="init"``, needs a probe row at
-    step 0) or at the last probe row (``"last"``)."""
+    step 0; the paper's Figs. 6-8) or at the last probe row (``"last"``), as a
+    ``HistSnapshot``. Raises Unavailable when the run lacks the histograms, their edges or a
+    step-0 row; ValueError for another ``which``."""
     require_layers(run, q, "hist")
     if q not in run.edges:
         raise Unavailable(f"{run.path.name}: /layers/{q}/hist has no edges")
@@ -233,7 +249,9 @@ def hist_at(run: RunData, q: str, which: str = "last") -> HistSnapshot:
 
 
 def stat_at(run: RunData, q: str, stat: str, which: str = "last") -> np.ndarray:
-    """(L,) values of a statistic at initialization or at the last probe row."""
+    """(L,) float64 values of statistic ``stat`` of quantity ``q`` at initialization
+    (``which="init"``, the probe row at step 0) or at the last probe row (any other
+    ``which``). Raises Unavailable when the run lacks them or a step-0 row."""
     require_layers(run, q, stat)
     if which == "init":
         idx = np.flatnonzero(run.layer_step == 0)
@@ -244,8 +262,9 @@ def stat_at(run: RunData, q: str, stat: str, which: str = "last") -> np.ndarray:
 
 
 def jacobian(run: RunData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(updates (J,) int64, sv_mean (J, L-1), sv_std (J, L-1)) of the layer-to-layer
-    Jacobians J^i = dz^{i+1}/dz^i (§4.2.2). Raises Unavailable when none was measured."""
+    """(updates (J,) int64, sv_mean (J, L-1), sv_std (J, L-1) float64) of the layer-to-layer
+    Jacobians J^i = dz^{i+1}/dz^i (§4.2.2): the mean and std of their singular values per
+    measurement and layer pair. Raises Unavailable when none was measured."""
     jac = run.jacobian
     if not jac or not len(jac.get("step", ())):
         raise Unavailable(f"{run.path.name}: no Jacobian singular values (/layers/jacobian)")
@@ -258,8 +277,10 @@ def jacobian(run: RunData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @dataclass(frozen=True)
 class InitTheory:
     """Step-0 statistics of a run, measured and predicted (``glorotcli.stats.theory``), per
-    hidden layer (L,) or layer pair (L-1,). ``paper_act_std`` is the paper's Fig. 6 reading
-    (tanh, 5 layers) or None."""
+    hidden layer (L,) or layer pair (L-1,): each dict maps a name of ``THEORY_KEYS`` (the stds
+    of activations, back-propagated and weight gradients, the mean Jacobian singular value) to
+    a list of floats (an empty list where the run measured no step-0 Jacobian).
+    ``paper_act_std`` is the paper's Fig. 6 reading (tanh, 5 layers) or None."""
 
     measured: dict[str, list[float]]
     mean_field: dict[str, list[float]]
@@ -267,6 +288,8 @@ class InitTheory:
     paper_act_std: list[float] | None
 
     def to_json(self) -> dict:
+        """{"measured": ..., "predicted": {"mean_field": ..., "linear": ...},
+        "paper_act_std": ...}, JSON-ready."""
         return {"measured": self.measured, "predicted": {"mean_field": self.mean_field,
                                                           "linear": self.linear},
                 "paper_act_std": self.paper_act_std}
@@ -278,8 +301,9 @@ THEORY_KEYS = ("act_std", "bgrad_std", "wgrad_std", "jacobian_mean_sv")
 
 def init_theory(run: RunData) -> InitTheory:
     """The run's step-0 probe statistics beside the mean-field and linear-regime predictions for
-    its network, initialisation and probe inputs (Poole et al. 2016; the paper's eqs. 5-7).
-    Raises Unavailable without a step-0 probe row or stored probe inputs."""
+    its network, initialisation and probe inputs (Poole et al. 2016; the paper's eqs. 5-7,
+    §4.2.1). Raises Unavailable without a step-0 probe row or stored probe inputs, or when the
+    theory module refuses the configuration."""
     from glorotcli.data.pixels import scale_inputs
     from glorotcli.stats import theory
 
@@ -312,7 +336,9 @@ def init_theory(run: RunData) -> InitTheory:
 # ---------------------------------------------------------------- error curves ----
 
 def error_curve(run: RunData, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
-    """(examples seen, error in %) at the rows where ``split`` error was evaluated."""
+    """(examples seen (n,) float64, error (n,) float64 in percent 0..100) at the rows where the
+    ``split`` ("test" or "valid") error was evaluated: the axes of the paper's Figs. 11-12.
+    Raises Unavailable when it never was."""
     key = f"{split}_error"
     e = np.asarray(run.log.get(key, np.zeros(0)), dtype=np.float64)
     x = np.asarray(run.log.get("examples_seen", np.zeros(len(e))), dtype=np.float64)
@@ -338,15 +364,17 @@ def _last_finite(a: np.ndarray | None) -> float | None:
 
 
 def final_test_error(run: RunData) -> float | None:
-    """The last evaluated test error in % (Table 1's "final" error; our reading), or None."""
+    """The last evaluated test error in percent (0..100; Table 1's "final" error, our reading:
+    docs/choices.md, 'What "final" error means'), or None."""
     v = _last_finite(run.log.get("test_error"))
     return None if v is None else percent(v)
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """The majority-class baseline: the test error (%) of a net that always answers the
-    training data's most frequent class, and how it was obtained (``basis``, for a caption)."""
+    """The majority-class baseline: the test error (percent, 0..100) of a net that always
+    answers the training data's most frequent class, and how it was obtained (``basis``, for a
+    caption)."""
 
     error: float
     basis: str
@@ -410,13 +438,17 @@ def majority_baseline(run: RunData) -> Baseline | None:
 
 
 def majority_error(run: RunData) -> float | None:
-    """``majority_baseline(run).error`` in %, or None."""
+    """``majority_baseline(run).error`` in percent (0..100), or None."""
     b = majority_baseline(run)
     return None if b is None else b.error
 
 
 def summary(run: RunData) -> dict:
-    """The per-run numbers of the report's summary table (JSON-ready)."""
+    """The per-run numbers of the report's summary table (JSON-ready): ``steps`` (updates),
+    ``paper_budget_percent`` (percent of the paper's 2.5 M updates), ``examples_seen``,
+    ``train_loss`` (the last finite mean training cost), ``valid_error``, ``test_error``,
+    ``majority_error`` and ``paper_test_error`` in percent (0..100; the last errors, not the
+    best), and what the file holds or lacks."""
     log = run.log
     step = log.get("step", np.zeros(0))
     c = config(run)
@@ -452,7 +484,9 @@ def _pct(v: float | None) -> float | None:
 
 
 def layer_table(run: RunData) -> dict:
-    """Per-layer statistics at initialization and at the last probe (JSON-ready)."""
+    """Per-layer statistics at initialization and at the last probe (JSON-ready): {q: {"init":
+    {stat: [L floats], "step": 0}, "last": {...}}} for mean, std, p2, p98 and sat (a fraction),
+    leaving out what the run lacks."""
     out: dict = {}
     for q in run.layers:
         row: dict = {}
@@ -483,11 +517,16 @@ class Cell:
 
     @property
     def mean(self) -> float | None:
+        """The mean of ``measured`` (percent), or None when no run is placed here."""
         return float(np.mean(self.measured)) if self.measured else None
 
 
 @dataclass
 class Table1:
+    """The paper's Table 1 (test errors in percent) with the measured cells: ``rows`` the row
+    labels (``run_label``), ``cols`` the data kinds, ``cells`` (row, col) -> ``Cell`` for
+    every pair, ``unplaced`` why some runs have no cell."""
+
     rows: list[str]
     cols: list[str]
     cells: dict[tuple[str, str], Cell]
@@ -531,6 +570,9 @@ class Table1:
         return f"after {parts} ({shares} of the paper's {PAPER_M} updates)"
 
     def to_json(self) -> dict:
+        """JSON-ready: the measure, rows, column labels, budgets (updates), the paper's budget,
+        every cell (measured mean and each value, in percent; the paper's value; the selected
+        rate) and the unplaced runs."""
         return {
             "measure": self.measure,
             "rows": self.rows,
@@ -555,9 +597,10 @@ def table1_key(run: RunData) -> tuple[str, str] | None:
 
 
 def table1(runs: Sequence[RunData]) -> Table1:
-    """Place each run's final test error in its Table-1 cell: row = activation + init (plus
-    depth/cost when they differ from the paper's), column = data kind. The paper's 5 rows and 3
-    data sets are always present; rows and columns of other configurations are added."""
+    """Place each run's final test error (percent) in its Table-1 cell: row = activation +
+    init (plus depth/cost when they differ from the paper's), column = data kind. The paper's
+    5 rows and 3 data sets are always present, with its values; rows and columns of other
+    configurations are added. Runs without a test error or a data kind go to ``unplaced``."""
     rows = [paper.row_label(a, i) for a, i in paper.TABLE1_ROWS]
     cols = ["shapeset", "mnist", "cifar10"]
     cells: dict[tuple[str, str], Cell] = {}
@@ -597,7 +640,8 @@ def _last_step(run: RunData) -> int:
 def table1_from_sweep(summary: dict, runs: dict[str, RunData]) -> Table1:
     """Table 1 from a sweep's learning-rate selection (``glorotcli.run.sweep``): each cell is
     the selected run's test error at its best validation step, with the selected rate.
-    ``runs`` maps run names to the selected runs' data (for their data-set kind)."""
+    ``runs`` maps run names to the selected runs' data (for their data-set kind). The
+    summary's ``test_error`` (a fraction) is shown in percent; ``steps`` sets the budgets."""
     tab = table1([])
     tab.measure = "test error at the best validation step, learning rate selected on validation"
     for net in summary.get("networks", []):
@@ -623,7 +667,7 @@ def table1_from_sweep(summary: dict, runs: dict[str, RunData]) -> Table1:
 
 
 def fmt(v: float | None, digits: int = 2) -> str:
-    """A number for a table: '-' for None/NaN."""
+    """A number for a table with ``digits`` decimals: '-' for None/NaN."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     return f"{v:.{digits}f}"

@@ -32,7 +32,11 @@ _EPS = 1e-12
 
 @dataclass
 class Surface:
-    """Cost surfaces on the grid ``w1`` x ``w2``: arrays (G, G) indexed [i2, i1] (rows W2)."""
+    """Cost surfaces on the grid ``w1`` x ``w2`` (each (G,) float64): ``cross_entropy``,
+    ``quadratic`` (mean costs over the pairs, nats and squared error) and ``grad_ce``,
+    ``grad_quad`` (the norms |dC/d(W1, W2)|), all (G, G) float64 indexed [i2, i1] (rows W2);
+    ``x`` (P,) float64 inputs and ``t`` (P,) int64 targets in {0, 1}; ``flat`` the gradient-norm
+    threshold of a plateau; ``seed`` the pairs' seed. The paper's Fig. 5 (§4.1)."""
 
     w1: np.ndarray
     w2: np.ndarray
@@ -47,16 +51,18 @@ class Surface:
 
     @property
     def plateau_ce(self) -> float:
-        """Share of the grid where the cross-entropy gradient norm is below ``flat``."""
+        """Fraction (0..1) of the grid where the cross-entropy gradient norm is below ``flat``."""
         return float(np.mean(self.grad_ce < self.flat))
 
     @property
     def plateau_quad(self) -> float:
-        """Share of the grid where the quadratic-cost gradient norm is below ``flat``."""
+        """Fraction (0..1) of the grid where the quadratic-cost gradient norm is below
+        ``flat``."""
         return float(np.mean(self.grad_quad < self.flat))
 
     def summary(self) -> dict:
-        """JSON-ready numbers: settings, ranges and plateau shares."""
+        """JSON-ready numbers: settings, the pairs, each cost's min and max, and its plateau
+        share (a fraction 0..1)."""
         return {
             "network": "x -> tanh(W1 x) -> sigmoid(W2 h), zero biases",
             "seed": self.seed,
@@ -73,7 +79,9 @@ class Surface:
 
 
 def sample_pairs(n_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n_pairs`` seeded (x, t): x ~ N(0, 1), t in {0, 1} (both classes present when n >= 2)."""
+    """``n_pairs`` seeded (x, t): x (n,) float64 ~ N(0, 1), t (n,) int64 in {0, 1} (both
+    classes present when n >= 2: the last target is flipped if all are equal), drawn from
+    ``default_rng(SeedSequence(seed))``."""
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     x = rng.standard_normal(n_pairs)
     t = rng.integers(0, 2, n_pairs)
@@ -86,7 +94,12 @@ def cost_surface(*, grid: int = DEFAULT_GRID, limit: float = DEFAULT_LIMIT,
                  n_pairs: int = DEFAULT_PAIRS, seed: int = 0,
                  flat: float = DEFAULT_FLAT) -> Surface:
     """Cross-entropy and quadratic cost (mean over the pairs) and their gradient norms on a
-    ``grid`` x ``grid`` lattice of (W1, W2) in [-limit, limit]^2."""
+    ``grid`` x ``grid`` lattice of (W1, W2) in [-limit, limit]^2, as a ``Surface`` (the
+    paper's Fig. 5 and its §4.1 claim; the network is our choice: module docstring).
+
+    Raises GlorotError (naming the flag) for ``grid`` not an integer >= 3, ``limit`` or
+    ``flat`` not positive and finite, ``n_pairs`` not an integer >= 1, or ``seed`` < 0.
+    """
     if not (isinstance(grid, int | np.integer) and grid >= 3):
         raise GlorotError(f"--grid must be an integer >= 3, got {grid}")
     if not (limit > 0 and np.isfinite(limit)):
@@ -126,7 +139,10 @@ def cost_surface(*, grid: int = DEFAULT_GRID, limit: float = DEFAULT_LIMIT,
 def write_values(surface: Surface, path: str | os.PathLike, *, force: bool = False) -> Path:
     """Write the grid to ``path`` atomically: ``.npz`` (NumPy) or ``.h5``/``.hdf5`` (HDF5),
     arrays ``w1`` (G,), ``w2`` (G,), ``cross_entropy``/``quadratic``/``grad_ce``/``grad_quad``
-    (G, G) indexed [i2, i1], ``x``/``t`` (P,) and the settings as attributes."""
+    (G, G) indexed [i2, i1], ``x``/``t`` (P,) and the settings (seed, flat, plateau shares,
+    network) as attributes (0-d arrays in a ``.npz``; in HDF5 also format "glorot-surface",
+    format_version 1). Returns ``Path(path)``. Raises GlorotError for another suffix, an
+    existing file without ``force``, a missing or unwritable folder, or a failed write."""
     arrays = {"w1": surface.w1, "w2": surface.w2, "x": surface.x, "t": surface.t,
               "cross_entropy": surface.cross_entropy, "quadratic": surface.quadratic,
               "grad_ce": surface.grad_ce, "grad_quad": surface.grad_quad}
@@ -149,7 +165,8 @@ def write_values(surface: Surface, path: str | os.PathLike, *, force: bool = Fal
 
 
 def figure_suffix(path: str | os.PathLike) -> str:
-    """The format of the ``-o`` figure path, from its suffix ("png" or "pdf")."""
+    """The format of the ``-o`` figure path, from its suffix ("png" or "pdf", any case). Raises
+    GlorotError for another suffix."""
     suffix = Path(path).suffix.lower()
     if suffix in (".png", ".pdf"):
         return suffix[1:]
@@ -157,7 +174,8 @@ def figure_suffix(path: str | os.PathLike) -> str:
 
 
 def values_suffix(path: str | os.PathLike) -> str:
-    """The file kind of a ``--values`` path, from its suffix (".npz" or ".h5")."""
+    """The file kind of a ``--values`` path, from its suffix (".npz", or ".h5" for .h5 and
+    .hdf5, any case). Raises GlorotError for another suffix."""
     suffix = Path(path).suffix.lower()
     if suffix == ".npz":
         return ".npz"
@@ -169,7 +187,10 @@ def values_suffix(path: str | os.PathLike) -> str:
 def values_info(path: str | os.PathLike) -> dict:
     """What a ``glorot surface --values`` file holds, ``.npz`` or ``.h5``: its settings and
     the shape of each array (JSON-ready; for ``glorot inspect``). The ``.npz`` is read without
-    unpickling. Raises GlorotError for a file that is not one."""
+    unpickling. Raises GlorotError for a ``.npz`` that is not readable or lacks w1, w2,
+    cross_entropy or quadratic. Any other suffix is read as HDF5 without checking its format
+    attribute: h5py's OSError for a file that is not HDF5 (``glorot inspect`` checks the
+    format first, with ``glorot_file_format``)."""
     import zipfile
 
     path = Path(path)

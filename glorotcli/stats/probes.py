@@ -104,7 +104,9 @@ _GRAD_LIMITS = {
 
 def default_edges(activation: str, n_bins: int = 200, *,
                   init: str | None = None) -> dict[str, np.ndarray]:
-    """Fixed histogram edges per quantity for a whole run (our choice), ``n_bins`` linear bins each.
+    """Fixed histogram edges per quantity for a whole run (our choice, docs/choices.md,
+    "Histogram edges"): {"act", "bgrad", "wgrad"} -> (n_bins + 1,) float64 increasing edges,
+    ``n_bins`` equal-width bins each. The ranges follow the axes of the paper's Figs. 4, 7 and 8.
 
     act:   the activation's range: [-1, 1] for tanh and softsign, [0, 1] for sigmoid; [0, 4]
            for relu (unbounded: larger values fall off the scale and are counted in no bin).
@@ -122,6 +124,10 @@ def default_edges(activation: str, n_bins: int = 200, *,
     ``n_bins``, 0 is an edge: gradients exactly 0 (relu's dead units) count in the bin just above
     it. The figures at initialization (6-8) can be drawn at any resolution by re-measuring the
     stored initial weights on the stored probes with the figure's own edges (one ``measure``).
+
+    ``init`` other than "standard" and "normalized" (he, lecun, None) takes the normalized
+    ranges. Raises GlorotError for an unknown ``activation`` or an ``n_bins`` that is not a
+    positive integer.
     """
     if activation not in ACTIVATIONS:
         raise GlorotError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
@@ -143,9 +149,14 @@ class ProbeResult:
     """What one probe measurement found. L = number of hidden layers; column j is Layer j+1.
 
     stats[q][s]: (L,) float64 for q in QUANTITIES (only "act" when measured without gradients)
-    and s in STATS. hist[q]: (L, B) float64 fraction of values per bin of edges[q].
-    grad_ratio, update_ratio, example_grad_ratio, batch_wgrad_std: (L,) float64 (NaN without
-    gradients). loss, error: mean cost and error rate of the net on the probe examples.
+    and s in STATS (definitions: the module docstring and ``glorotcli.stats.summary``; ``sat``
+    a fraction 0..1, not percent). hist[q]: (L, B) float64 fraction of the layer's values per
+    bin of edges[q] (rows sum to 1 minus the fraction off the scale; not densities).
+    grad_ratio, update_ratio, example_grad_ratio: (L,) float64 ratios of Frobenius norms
+    (dimensionless; ``update_ratio = lr * grad_ratio``); batch_wgrad_std: (L,) float64 std of
+    the entries of the probe-set mean weight gradient; all four NaN without gradients.
+    loss: mean cost over the probe examples (nats for nll, ``mlp.loss``); error: the fraction
+    of them misclassified (0..1). Non-finite values (a diverged net) give NaN.
     """
 
     stats: dict[str, dict[str, np.ndarray]]
@@ -161,9 +172,12 @@ class ProbeResult:
 def wgrad_sample_indices(n_examples: int, fan_in: int, fan_out: int,
                          n_sample: int = WGRAD_SAMPLE) -> tuple[np.ndarray, ...]:
     """The fixed (example, row, column) entries used for the per-example weight-gradient
-    percentiles, saturation and histogram: three int64 arrays, E * ceil(n_sample / E) long
-    (the same number of entries for every example), or all E*fan_in*fan_out entries in C order
-    when there are at most ``n_sample``."""
+    percentiles, saturation and histogram of a (fan_in, fan_out) matrix on E = ``n_examples``
+    probes: three int64 arrays (example in 0..E-1, row in 0..fan_in-1, column in
+    0..fan_out-1), E * ceil(n_sample / E) long (the same number of entries for every example,
+    drawn with replacement by the fixed splitmix64 hash; the module docstring), or all
+    E*fan_in*fan_out entries in C order when there are at most ``n_sample``. Arguments are
+    positive ints (not checked). Depends on nothing random: the same entries for every run."""
     total = n_examples * fan_in * fan_out
     if total <= n_sample:
         idx = np.unravel_index(np.arange(total), (n_examples, fan_in, fan_out))
@@ -174,9 +188,13 @@ def wgrad_sample_indices(n_examples: int, fan_in: int, fan_out: int,
 def measure(net: MLP, x: np.ndarray, y: np.ndarray, *, cost: str, lr: float,
             edges: dict[str, np.ndarray], gradients: bool = True,
             threads: int | None = None) -> ProbeResult:
-    """Per-layer statistics of ``net`` on the probe examples ``x`` (E, n_0), labels ``y`` (E,).
+    """Per-layer statistics of ``net`` on the probe examples ``x`` (E, n_0), labels ``y`` (E,):
+    the activations of §3 (Figs. 2-4, 6, 10), the back-propagated gradients dC/ds and weight
+    gradients dC/dW of §4.2.2 and §4.3 (Figs. 7-9, eqs. 2-3), per example; protocol choices in
+    docs/training.md and docs/choices.md ("The probe set", "Per-example gradients").
 
-    ``x`` holds the probe inputs already scaled to floats (converted to ``net.dtype`` if needed).
+    ``x`` holds the probe inputs already scaled to floats (any floating dtype; converted to
+    ``net.dtype`` if needed), ``y`` integer labels in 0..classes-1.
     ``cost`` is the training cost ("nll" or "quadratic"), ``lr`` the learning rate (for
     ``update_ratio``), ``edges`` maps each quantity to its fixed histogram edges (see
     ``default_edges``). With ``gradients=False`` only the activations are measured (no backward
@@ -184,7 +202,12 @@ def measure(net: MLP, x: np.ndarray, y: np.ndarray, *, cost: str, lr: float,
     for the matrix products (None: the current Numba setting, as in ``glorotcli.nn.mlp``); the
     statistics kernels are serial.
     The net is never modified and no random numbers are drawn. See the module docstring for
-    the exact definitions.
+    the exact definitions. Returns a ``ProbeResult`` (shapes and units there).
+
+    Raises GlorotError for ``x`` not (E, n_0) with E >= 1 or not of a floating dtype, ``y`` not
+    (E,) integers in range, an unknown cost or activation, ``lr`` not a finite number >= 0,
+    ``edges`` lacking a wanted quantity or holding fewer than 2 finite increasing values, or
+    ``threads`` outside 1..``max_threads()``. A diverged net is not an error (NaN statistics).
 
     Cost (1024-1000x5-9 float32, 300 probes, one thread; benchmarks/bench_probes.py): about
     1.1 NumPy forward passes without gradients and 2.8 with (matrix products: forward,

@@ -57,7 +57,11 @@ _N_FINE = 4096  # bins of the range histogram used to locate the percentile rank
 # ------------------------------------------------------------------------ public functions ----
 
 def saturation_bounds(activation: str) -> tuple[float, float]:
-    """(lo, hi): a value v counts as saturated when v < lo or v > hi."""
+    """(lo, hi) floats: an activation v of ``activation`` counts as saturated when v < lo or
+    v > hi (the paper's §3 watches saturation; the margin ``SAT_MARGIN`` is our choice,
+    docs/choices.md, "What counts as saturated"). tanh, softsign (-0.97, 0.97); sigmoid
+    (0.03, 0.97); relu (smallest positive float64, inf), i.e. v <= 0. Raises GlorotError for an
+    unknown activation."""
     if activation in ("tanh", "softsign"):
         return -1.0 + SAT_MARGIN, 1.0 - SAT_MARGIN
     if activation == "sigmoid":
@@ -68,10 +72,12 @@ def saturation_bounds(activation: str) -> tuple[float, float]:
 
 
 def saturation_fraction(z: np.ndarray, activation: str) -> float:
-    """Fraction of activations within SAT_MARGIN (0.03) of an asymptote of ``activation``.
+    """Fraction (0..1, a Python float) of activations ``z`` (any shape, any real dtype; compared
+    in float64) within SAT_MARGIN (0.03) of an asymptote of ``activation``.
 
-    tanh, softsign: |z| > 0.97. sigmoid: z < 0.03 or z > 0.97. relu: z == 0 (a unit on its flat
-    side, where it passes no gradient; relu has no upper asymptote).
+    tanh, softsign: |z| > 0.97. sigmoid: z < 0.03 or z > 0.97. relu: z <= 0 (a unit on its flat
+    side, where it passes no gradient; relu has no upper asymptote). NaN for an empty ``z``.
+    Raises GlorotError for an unknown activation (``saturation_bounds``).
     """
     lo, hi = saturation_bounds(activation)
     z = np.asarray(z, dtype=np.float64)
@@ -84,8 +90,16 @@ def summarize(values: np.ndarray, edges: np.ndarray, sat_bounds: tuple[float, fl
               ) -> tuple[dict[str, float], np.ndarray]:
     """Statistics of one pooled set of values: ({stat: value}, hist fractions over ``edges``).
 
-    ``sat`` is the fraction of values v with v < sat_bounds[0] or v > sat_bounds[1].
-    Non-finite values make every statistic NaN and the histogram all zeros.
+    ``values``: any shape (flattened), any real dtype (float32 and float64 kept, others
+    converted to float64). ``edges``: (B+1,) finite increasing values. Returns a dict mapping
+    each name of ``STATS`` to a Python float (mean, population std, exact p2/p50/p98 as
+    ``np.percentile``, sat) and a (B,) float64 array of the fraction of values per bin (as
+    ``np.histogram(values, edges)`` divided by the count). ``sat`` is the fraction (0..1) of
+    values v with v < sat_bounds[0] or v > sat_bounds[1]. Non-finite values make every
+    statistic NaN and the histogram all zeros.
+
+    Raises GlorotError for an empty ``values`` or ``edges`` that are not at least 2 finite
+    increasing values.
     """
     v = np.ascontiguousarray(np.asarray(values).ravel())
     if v.dtype not in (np.float32, np.float64):

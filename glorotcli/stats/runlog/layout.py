@@ -45,8 +45,9 @@ _CHUNK_MAX = 1024 * 1024
 
 
 def chunk_rows(row_bytes: int, target: int = _CHUNK_TARGET) -> int:
-    """Rows per chunk of a series whose rows take ``row_bytes``: about ``target`` bytes a chunk,
-    never under 10 KiB (unless one row is bigger) nor over 1 MiB (unless one row is bigger)."""
+    """Rows per HDF5 chunk (an int >= 1) of a series whose rows take ``row_bytes`` bytes: about
+    ``target`` bytes (64 KiB) a chunk, never under 10 KiB (unless one row is bigger) nor over
+    1 MiB (unless one row is bigger). A ``row_bytes`` below 1 counts as 1."""
     row_bytes = max(int(row_bytes), 1)
     rows = max(1, target // row_bytes)
     rows = max(rows, -(-_CHUNK_MIN // row_bytes))
@@ -61,7 +62,11 @@ def _now_iso() -> str:
 
 @dataclass
 class Checkpoint:
-    """The latest resume point: parameters, RNG states and loop counters (all JSON-able)."""
+    """The latest resume point of a run file (docs/formats.md, "Run file"; docs/training.md,
+    "Checkpoints, Ctrl-C and --resume"): ``step`` the updates done (-1: none), ``W[i]``
+    (n_i, n_{i+1}) and ``b[i]`` (n_{i+1},) arrays in the run's dtype, ``rng`` the random
+    generators' states and ``state`` the loop counters (both JSON dicts; ``state["rows"]`` the
+    row counts per axis when it was written)."""
 
     step: int
     W: list[np.ndarray]
@@ -91,7 +96,10 @@ def _local_pid(writer: str) -> int | None:
 
 
 def active_checkpoint(f: h5py.File) -> str | None:
-    """The checkpoint slot to resume from (the larger step), or None when neither holds one."""
+    """The name of the checkpoint slot to resume from ("checkpoint" or "checkpoint_b", the one
+    with the larger step), or None when neither holds one (both steps -1 or the slots
+    missing). ``f``: an open run or pre-training file. May raise h5py's errors (OSError,
+    KeyError) on a damaged file."""
     steps = {g: int(f[g]["step"][()]) for g in CHECKPOINT_SLOTS if f"{g}/step" in f}
     best = max(steps, key=lambda g: steps[g], default=None)
     return best if best is not None and steps[best] >= 0 else None

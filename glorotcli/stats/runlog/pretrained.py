@@ -1,6 +1,8 @@
 """The pre-training file (``glorot pretrain``): the hidden layers' weights after greedy
-layer-wise denoising auto-encoder pre-training, the reconstruction error of each layer over its
-updates, and the settings; written live like the run file and readable while it grows.
+layer-wise denoising auto-encoder pre-training (Vincent et al. 2008; the reference curve
+"Pre-training" of the paper's Fig. 11; settings: docs/pretraining.md), the reconstruction error
+of each layer over its updates, and the settings; written live like the run file and readable
+while it grows.
 
 Layout: the "Pre-training file" section of ``docs/formats.md``. It follows the run file's
 rules and reuses its machinery: every group, dataset and attribute is created first, then SWMR
@@ -60,7 +62,10 @@ LOG_SERIES = ("layer", "train_cost", "valid_cost", "wall_time")
 
 @dataclass
 class PretrainCheckpoint:
-    """A resume point: the global update count, every layer's W, b, c and the loop state."""
+    """A resume point of a pre-training file: ``step`` the global update count (layers done x
+    steps per layer + the current layer's updates; -1: none), every hidden layer's ``W[i]``
+    (n_i, n_{i+1}), ``b[i]`` (n_{i+1},) and decoder bias ``c[i]`` (n_i,) in the file's dtype,
+    and ``state`` the loop state (a JSON dict; ``state["rows"]`` the ``/log`` rows written)."""
 
     step: int
     W: list[np.ndarray]
@@ -74,10 +79,16 @@ class PretrainData:
     """Everything in a pre-training file, cut to complete rows.
 
     ``sizes``: (n_0, n_1, ..., n_L), the input and the L hidden layers. ``log`` holds ``step``
-    (the layer's updates so far), ``layer`` (1-based), ``train_cost``, ``valid_cost``,
-    ``wall_time``, each (N,). ``W[i]`` (n_i, n_{i+1}), ``b[i]`` (n_{i+1},), ``c[i]`` (n_i,):
-    the pre-trained parameters of layer i+1 (NaN while that layer is not done);
-    ``layers_done`` counts the finished layers.
+    (int64, the layer's updates so far), ``layer`` (int64, 1-based), ``train_cost`` (mean
+    reconstruction cost of the corrupted inputs over the last log interval), ``valid_cost``
+    (clean reconstruction cost of the held-out examples; both per example, summed over the
+    inputs: ``glorotcli.nn.dae``), ``wall_time`` (seconds since the pre-training began, over
+    resumed sessions), each (N,) (float64; a series the file lacks reads as zeros).
+    ``W[i]`` (n_i, n_{i+1}), ``b[i]`` (n_{i+1},), ``c[i]`` (n_i,) (the decoder's bias): the
+    pre-trained parameters of layer i+1 (NaN while that layer is not done); ``layers_done``
+    counts the finished layers. ``status``: one of ``STATUSES``; ``checkpoint_step``: the
+    resume point's global update count (-1: none); ``writer``: ``host:pid`` of the writer,
+    ``writer_gone``: status ``running`` but that process no longer exists on this host.
     """
 
     path: Path
@@ -97,6 +108,7 @@ class PretrainData:
 
     @property
     def depth(self) -> int:
+        """L, the number of hidden layers pre-trained."""
         return len(self.sizes) - 1
 
     @property
@@ -106,12 +118,14 @@ class PretrainData:
 
     @property
     def writer_alive(self) -> bool:
+        """Status ``running`` and its writer is another live process on this host (a writer
+        on another host cannot be checked: False)."""
         pid = _local_pid(self.writer)
         return (self.status == "running" and pid is not None and pid != os.getpid()
                 and pid_alive(pid))
 
     def layer_log(self, layer: int) -> dict[str, np.ndarray]:
-        """The log rows of hidden layer ``layer`` (1-based)."""
+        """The log rows of hidden layer ``layer`` (1-based): ``log`` cut to them, each (n,)."""
         keep = self.log["layer"] == layer
         return {k: v[keep] for k, v in self.log.items()}
 
@@ -136,8 +150,10 @@ def _layer_arrays(g: h5py.Group, L: int, names: str = "Wbc") -> tuple[list, ...]
 
 
 def read_pretrain(path: str | os.PathLike) -> PretrainData:
-    """Read a pre-training file (also while it is written). Raises GlorotError for a file that
-    is not one, or is damaged."""
+    """Read the pre-training file ``path`` into a ``PretrainData`` (also while it is written:
+    SWMR mode when a writer has it open). Raises GlorotError for a missing file, a folder, an
+    unreadable or truncated HDF5 file, a file that is not a pre-training file or of a newer
+    format version, a corrupt JSON attribute, or damaged datasets."""
     path = Path(path)
     f = _open_read(path, swmr=True)
     try:
@@ -174,7 +190,9 @@ def read_pretrain(path: str | os.PathLike) -> PretrainData:
 
 def pretrain_info(path: str | os.PathLike) -> dict:
     """A JSON-ready summary of a pre-training file (what ``glorot inspect`` prints): settings,
-    progress, and per layer the held-out reconstruction cost at its first and last row."""
+    choices, progress (``layers_done``, ``checkpoint_step`` in updates, ``wall_seconds``), and
+    per layer its updates and the held-out reconstruction cost at its first and last row (None
+    before its first row). Raises GlorotError as ``read_pretrain``."""
     d = read_pretrain(path)
     layers = []
     for k in range(1, d.depth + 1):
@@ -198,7 +216,9 @@ def pretrain_info(path: str | os.PathLike) -> dict:
 
 
 def read_pretrain_checkpoint(path: str | os.PathLike) -> PretrainCheckpoint:
-    """The resume point of a pre-training file (read-only; step -1 when there is none)."""
+    """The resume point of a pre-training file (a ``PretrainCheckpoint``; read-only; step -1
+    when there is none). Raises GlorotError for a file that is not a readable pre-training
+    file, or a damaged checkpoint."""
     path = Path(path)
     try:
         with _open_read(path, swmr=True) as f:
@@ -218,8 +238,9 @@ def _checkpoint(f: h5py.File, L: int) -> PretrainCheckpoint:
 
 
 def live_pretrain_writer(path: Path) -> int | None:
-    """The pid of a live process on this host writing the pre-training file ``path``, else
-    None (also for files that are not pre-training files)."""
+    """The pid (an int) of a live process on this host, other than this one, writing the
+    pre-training file ``path`` (status ``running``), else None (also for files that are not
+    pre-training files or cannot be read). Never raises for an unreadable file."""
     try:
         with h5py.File(path, "r", libver="latest", swmr=True) as f:
             if _bytes_str(f.attrs.get("format", b"")) != FORMAT or "writer" not in f:
@@ -237,9 +258,12 @@ def live_pretrain_writer(path: Path) -> int | None:
 # ====================================================================== writing ====
 
 class PretrainWriter:
-    """Writes one pre-training file: ``create`` or ``resume``, then ``log``, ``layer_done``,
-    ``checkpoint``, ``close``. ``log`` rows are buffered and reach the file every
-    ``flush_seconds``, at ``layer_done``, ``checkpoint`` and ``close``."""
+    """Writes one pre-training file (docs/formats.md, "Pre-training file"): ``create`` or
+    ``resume``, then ``log``, ``layer_done``, ``checkpoint``, ``close``. ``log`` rows are
+    buffered and reach the file every ``flush_seconds`` seconds, at ``layer_done``,
+    ``checkpoint`` and ``close``. Not thread-safe; one writer per file. Errors as
+    ``RunWriter``'s: GlorotError, ``DiskFull``, ``WriteFailed`` (HDF5 failed a write: the
+    writer is closed for good)."""
 
     def __init__(self, f: h5py.File, path: Path, flush_seconds: float) -> None:
         self._f = f
@@ -258,9 +282,16 @@ class PretrainWriter:
                choices: Mapping, force: bool = False, flush_seconds: float = 5.0,
                extra_attrs: Mapping | None = None) -> PretrainWriter:
         """Create the file with every group, dataset and attribute, then switch SWMR on.
-        ``sizes``: (n_0, n_1, ..., n_L); ``init_W``/``init_b``: the L hidden layers'
-        parameters before pre-training; ``choices``: what the paper does not state and this
-        file was made with (JSON-able). Refuses an existing ``path`` unless ``force``."""
+        ``sizes``: (n_0, n_1, ..., n_L); ``init_W[i]`` (n_i, n_{i+1}) / ``init_b[i]``
+        (n_{i+1},): the L hidden layers' parameters before pre-training (their dtype is the
+        file's); ``choices``: what the paper does not state and this file was made with
+        (JSON-able); ``config``, ``dataset``: JSON-able mappings. Refuses an existing ``path``
+        unless ``force``.
+
+        Raises GlorotError for an unwritable or existing ``path`` (without ``force``), one
+        another live process is writing, sizes or parameters of the wrong number or shape, or
+        a file that cannot be created; ``DiskFull`` and ``WriteFailed`` as ``RunWriter.create``.
+        """
         path = check_output_path(path, force)
         sizes = tuple(int(v) for v in sizes)
         L = len(sizes) - 1
@@ -345,7 +376,9 @@ class PretrainWriter:
     def resume(cls, path: str | os.PathLike, flush_seconds: float = 5.0,
                update_attrs: Mapping | None = None) -> PretrainWriter:
         """Reopen a pre-training file to continue from its checkpoint: rows logged after it
-        are dropped, ``update_attrs`` written, the status set back to ``running``."""
+        are dropped, ``update_attrs`` written, the status set back to ``running``. Raises
+        GlorotError for a file that is not a readable pre-training file, is locked by another
+        program or still written by a live process, has no checkpoint, or is damaged."""
         path = Path(path)
         with _open_read(path, swmr=True) as f:
             _check_format(f, path)
@@ -385,11 +418,14 @@ class PretrainWriter:
 
     @property
     def n_rows(self) -> int:
+        """Rows of ``/log`` written or buffered."""
         return self._rows + len(self._buf)
 
     def log(self, *, layer: int, step: int, train_cost: float = math.nan,
             valid_cost: float = math.nan, wall_time: float = math.nan) -> None:
-        """Buffer one row of ``/log`` (``layer`` 1-based, ``step`` the layer's updates)."""
+        """Buffer one row of ``/log`` (``layer`` 1-based, ``step`` the layer's updates,
+        ``train_cost``/``valid_cost`` reconstruction costs, ``wall_time`` seconds since the
+        pre-training began). May flush (``flush`` and its errors)."""
         self._buf.append({"step": int(step), "layer": int(layer),
                           "train_cost": float(train_cost), "valid_cost": float(valid_cost),
                           "wall_time": float(wall_time)})
@@ -398,7 +434,8 @@ class PretrainWriter:
 
     @_writes
     def flush(self) -> None:
-        """Write the buffered rows (``step`` last)."""
+        """Write the buffered rows (``step`` last). Raises ``DiskFull`` (nothing written) or
+        ``WriteFailed``."""
         if self._buf:
             _check_space(self.path, 2 * 8 * len(LOG_SERIES + ("step",)) * len(self._buf),
                          "writing the next rows")
@@ -410,7 +447,9 @@ class PretrainWriter:
 
     @_writes
     def layer_done(self, i: int, W: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:
-        """Store layer i+1's pre-trained parameters, then count it done."""
+        """Store layer i+1's pre-trained parameters (``i`` 0-based: ``W`` (n_i, n_{i+1}),
+        ``b`` (n_{i+1},), ``c`` (n_i,)) after flushing the rows, then set ``/layers_done`` to
+        i + 1. Raises ``DiskFull`` or ``WriteFailed`` as ``flush``."""
         self.flush()
         g = self._f["weights/pretrained"]
         for name, arr in ((f"W{i}", W), (f"b{i}", b), (f"c{i}", c)):
@@ -424,7 +463,10 @@ class PretrainWriter:
     def checkpoint(self, *, step: int, W: Sequence[np.ndarray], b: Sequence[np.ndarray],
                    c: Sequence[np.ndarray], state: Mapping) -> None:
         """Flush the rows, then overwrite the older of the two resume points (its ``step``
-        is -1 while it is rewritten). ``state`` must be JSON-able; the row count is added."""
+        is -1 while it is rewritten) with ``step`` (the global update count), every layer's
+        ``W``, ``b``, ``c`` and ``state``. ``state`` must be JSON-able, at most 64 KiB of JSON
+        (GlorotError otherwise); the row count is added as ``state["rows"]``. Raises
+        ``DiskFull`` or ``WriteFailed`` as ``flush``."""
         self.flush()
         active = active_checkpoint(self._f)
         target = next(g for g in CHECKPOINT_SLOTS if g != active)
@@ -448,17 +490,22 @@ class PretrainWriter:
         self._f.flush()
 
     def read_checkpoint(self) -> PretrainCheckpoint:
+        """The latest resume point stored in the file (step -1 for none)."""
         return _checkpoint(self._f, len(self.sizes) - 1)
 
     @_writes
     def set_status(self, status: str) -> None:
+        """Overwrite ``/status`` with ``status``, one of ``STATUSES``, and flush it. Raises
+        ValueError for another status (a programming error), ``WriteFailed`` when HDF5 fails."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         self._f["status"][()] = np.bytes_(status.encode())
         self._f["status"].flush()
 
     def abandon(self, status: str = "interrupted") -> None:
-        """Close after a write problem, dropping the buffered rows; never raises."""
+        """Close after a write problem, dropping the buffered rows and setting ``status`` when
+        the file has a checkpoint (unlike ``RunWriter.abandon``, a file without one is kept);
+        never raises."""
         if self.closed:
             return
         self.closed = True
@@ -470,8 +517,10 @@ class PretrainWriter:
 
     @_writes
     def close(self, status: str | None = None, *, remove_if_empty: bool = False) -> None:
-        """Flush, set ``status`` and close; with ``remove_if_empty`` a file without a log row
-        is deleted instead."""
+        """Flush, set ``status`` (if given, one of ``STATUSES``) and close; does nothing when
+        already closed. With ``remove_if_empty`` a file without a log row is deleted instead.
+        Raises ``DiskFull`` and ``WriteFailed`` as ``flush``; the HDF5 file is closed in every
+        case, also after a ``WriteFailed``."""
         if self.closed:
             return
         self.closed = True

@@ -46,7 +46,9 @@ def _checkpoint(f: h5py.File, n: int) -> Checkpoint:
 
 
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """The resume point stored in a run file (read-only; step -1 when there is none)."""
+    """The resume point stored in the run file ``path`` (a ``Checkpoint``; read-only; step -1
+    when there is none). Raises GlorotError for a missing file, a folder, a file that is not a
+    run file (or of a newer format version), or a damaged checkpoint."""
     path = Path(path)
     try:
         with _open_read(path, swmr=True) as f:
@@ -59,7 +61,9 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
 
 
 def read_initial_weights(path: str | os.PathLike) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The parameters a run started from (``/weights/init``): (W list, b list), read-only."""
+    """The parameters a run started from (``/weights/init``), read-only: (W, b) lists of L + 1
+    arrays, ``W[i]`` (n_i, n_{i+1}) and ``b[i]`` (n_{i+1},), in the dtype they were stored in
+    (the run's). Raises GlorotError for a file that is not a readable run file or lacks them."""
     path = Path(path)
     try:
         with _open_read(path, swmr=True) as f:
@@ -78,14 +82,27 @@ def read_initial_weights(path: str | os.PathLike) -> tuple[list[np.ndarray], lis
 
 @dataclass
 class RunData:
-    """Everything in a run file, cut to the rows that are complete.
+    """Everything in a run file, cut to the rows that are complete (layout: docs/formats.md,
+    "Run file").
 
-    ``log`` holds ``step``, ``examples_seen``, ``train_loss``, ``valid_error``, ``test_error``,
-    ``wall_time`` (and ``probe_seconds``, ``eval_seconds``), each (N,). ``layers[q][s]`` is
-    (M, L) for q in ``QUANTITIES`` and s in ``STATS``; ``layers[q]["hist"]`` is (M, L, B);
+    ``attrs``: the root attributes (strings decoded, arrays as lists); ``config``: the run's
+    ``TrainConfig`` as a dict; ``dataset``: what the run trained on; ``status``: one of
+    ``STATUSES``, or "unknown" without ``/status``. ``sizes``: (n_0, hidden widths..., classes).
+
+    ``log`` holds ``step`` (N,) int64 (updates done), ``examples_seen`` (N,) int64, and (N,)
+    float64: ``train_loss`` (mean training cost since the previous row, nats for nll),
+    ``valid_error``, ``test_error`` (fractions misclassified, 0..1, not percent; NaN where not
+    evaluated), ``wall_time``, ``probe_seconds``, ``jacobian_seconds``, ``eval_seconds``
+    (seconds since the run began, summed over resumed sessions). ``layer_step`` (M,) int64 is
+    the update count of each probe row, ``layer_examples_seen`` (M,) int64.
+    ``layers[q][s]`` is (M, L) float64 for q in ``QUANTITIES`` and s in ``STATS``;
+    ``layers[q]["hist"]`` is (M, L, B) float64 fractions per bin;
     ``layers["wgrad"]["grad_ratio"]`` and ``["update_ratio"]`` are (M, L). ``edges[q]`` are the
-    histogram edges (B+1,). ``jacobian`` holds ``step`` (J,), ``sv_mean``/``sv_std`` (J, L-1),
-    ``sv`` (J, L-1, K), or is empty. ``missing`` names optional parts the file lacks.
+    histogram edges (B+1,) float64. ``jacobian`` holds ``step`` (J,) int64, ``sv_mean``/
+    ``sv_std`` (J, L-1), ``sv`` (J, L-1, K) float64 (NaN-padded), or is empty.
+    ``probe_x`` (P, n_0) uint8 raw pixels and ``probe_y`` (P,) uint8 labels, or None.
+    ``checkpoint_step``: the resume point's step (-1: none). ``missing`` names optional parts
+    the file lacks. Column i of every per-layer array is the paper's Layer i+1.
     """
 
     path: Path
@@ -125,6 +142,7 @@ class RunData:
 
     @property
     def n_hidden(self) -> int:
+        """L, the number of hidden layers (0 when ``sizes`` is unknown)."""
         return max(len(self.sizes) - 2, 0)
 
 
@@ -193,8 +211,14 @@ def _read_axis(g: h5py.Group, keys: Sequence[str]) -> tuple[int, dict[str, np.nd
 
 
 def read_run(path: str | os.PathLike, *, swmr: bool = True) -> RunData:
-    """Read a run file (also while it is being written). Raises GlorotError for a file that is
-    not a run file or is damaged; optional parts that are absent are listed in ``missing``."""
+    """Read the run file ``path`` whole into a ``RunData`` (also while it is being written:
+    with ``swmr`` the file is opened in SWMR mode when a writer has it, and each axis is cut to
+    ``len(step)`` rows). Optional parts that are absent are listed in ``missing``.
+
+    Raises GlorotError for a missing file, a folder, a file being created at this instant
+    (HDF5 lock), a truncated or unreadable HDF5 file, a file that is not a run file or is of a
+    newer format version, a corrupt JSON attribute, or damaged datasets.
+    """
     path = Path(path)
     f = _open_read(path, swmr)
     try:
@@ -275,7 +299,13 @@ def _last_finite(a: np.ndarray) -> tuple[float | None, int | None]:
 
 
 def run_info(path: str | os.PathLike) -> dict:
-    """A JSON-ready summary of a run file (used by ``glorot inspect``)."""
+    """A JSON-ready summary of the run file ``path`` (used by ``glorot inspect``): settings,
+    status, progress (``last_step`` in updates), the last finite ``train_loss`` and
+    ``valid_error``/``test_error`` (fractions 0..1, not percent) with their steps, the best
+    validation error and the test error at its step, ``wall_seconds``, ``probe_seconds``,
+    ``jacobian_seconds``, ``eval_seconds`` (cumulative seconds), ``probe_fraction`` (probe
+    seconds / wall seconds, a fraction), and what the per-layer statistics hold. Raises
+    GlorotError as ``read_run``."""
     run = read_run(path)
     log = run.log
     step = log["step"]

@@ -18,8 +18,10 @@ from glorotcli.superblock import clear_writer_flags
 
 
 def live_writer_pid(path: Path) -> int | None:
-    """The pid of a live process on this host that is writing the run file ``path`` (status
-    ``running``), else None (also for files that are not run files)."""
+    """The pid (an int) of a live process on this host, other than this one, that is writing
+    the run file ``path`` (status ``running``, ``/writer`` naming this host), else None: also
+    for files that are not run files, cannot be read, or whose writer runs on another host.
+    Never raises for an unreadable file."""
     try:
         with h5py.File(path, "r", libver="latest", swmr=True) as f:
             if f.attrs.get("format") != FORMAT or "writer" not in f or "status" not in f:

@@ -72,11 +72,15 @@ def _writes(method):
 
 
 class DiskFull(GlorotError):
-    """The device holding a run file is nearly full (see ``RESERVE_BYTES``)."""
+    """The device holding a run file is nearly full (see ``RESERVE_BYTES``), or the process's
+    file-size limit (``ulimit -f``) is near: a GlorotError, raised before anything is written,
+    so the run can stop resumably."""
 
 
 def free_bytes(folder: Path) -> int:
-    """Bytes an unprivileged process may still write on the device holding ``folder``."""
+    """Bytes (an int) an unprivileged process may still write on the device holding
+    ``folder`` (``statvfs``: f_bavail x f_frsize). Raises OSError for a folder that does not
+    exist."""
     st = os.statvfs(folder)
     return int(st.f_bavail) * int(st.f_frsize)
 
@@ -111,12 +115,19 @@ def _nbytes(rows: list[dict]) -> int:
 
 
 class RunWriter:
-    """Writes one run file. Create with ``RunWriter.create(...)`` or reopen with
-    ``RunWriter.resume(path)``; then ``log``, ``layers``, ``jacobian``, ``checkpoint``,
-    ``close``. Not thread-safe; one writer per file.
+    """Writes one run file (layout: docs/formats.md, "Run file"). Create with
+    ``RunWriter.create(...)`` or reopen with ``RunWriter.resume(path)``; then ``log``,
+    ``layers``, ``jacobian``, ``checkpoint``, ``close``. Not thread-safe; one writer per file.
+    ``sizes`` (n_0, hidden widths..., classes) and ``n_layers`` (L hidden layers) come from the
+    file.
 
     ``log``/``layers``/``jacobian`` only buffer rows; they reach the file at the next
-    ``flush`` (automatic every ``flush_seconds``), ``checkpoint`` or ``close``.
+    ``flush`` (automatic every ``flush_seconds`` seconds), ``checkpoint`` or ``close``.
+
+    Errors: GlorotError for what the user can fix; ``DiskFull`` (a GlorotError) when the
+    device is nearly full; ``WriteFailed`` (a GlorotError) when HDF5 fails a write in
+    ``checkpoint``, ``set_status``, ``flush`` or ``close``, after which the writer is closed for
+    good and the process must exit without closing the file (h5py issue #914).
     """
 
     def __init__(self, f: h5py.File, path: Path, flush_seconds: float) -> None:
@@ -165,10 +176,23 @@ class RunWriter:
     ) -> RunWriter:
         """Create the run file with every group, dataset and attribute, then switch SWMR on.
 
-        ``edges`` maps each quantity of ``QUANTITIES`` to its fixed histogram edges (B+1,);
-        ``None`` makes a run without per-layer statistics (no ``/layers`` group).
-        ``jacobian_k`` > 0 makes ``/layers/jacobian`` with room for K singular values per
-        layer (needs at least 2 hidden layers). Refuses an existing ``path`` unless ``force``.
+        ``sizes``: (n_0, hidden widths..., classes), at least one hidden layer. ``config`` and
+        ``dataset``: JSON-able mappings (the run's ``TrainConfig`` and its data). ``probe_x``
+        (P, n_0) raw pixels and ``probe_y`` (P,) labels, both stored as uint8 (pass the
+        unscaled uint8 pixels: floats would be truncated). ``init_W[i]`` (n_i, n_{i+1}) and
+        ``init_b[i]`` (n_{i+1},), L + 1 each, stored as given in ``/weights/init`` and both
+        checkpoint slots. ``edges`` maps each quantity of ``QUANTITIES`` to its fixed
+        histogram edges (B+1,); ``None`` makes a run without per-layer statistics (no
+        ``/layers`` group). ``jacobian_k`` > 0 makes ``/layers/jacobian`` with room for K
+        singular values per layer pair (needs at least 2 hidden layers and ``edges``).
+        ``flush_seconds``: seconds between automatic flushes. ``extra_attrs``: more root
+        attributes.
+
+        Raises GlorotError when ``path`` exists without ``force``, is a folder, or its folder is
+        missing or not writable, when another live glorot process is writing it, for sizes,
+        probe set, weights or edges of the wrong shape, and when the file cannot be created;
+        ``DiskFull`` when the device or the file-size limit leaves too little room;
+        ``WriteFailed`` when HDF5 fails a write (the partial file is removed).
         """
         path = check_output_path(path, force)
         sizes = tuple(int(v) for v in sizes)
@@ -284,7 +308,7 @@ class RunWriter:
     @classmethod
     def resume(cls, path: str | os.PathLike, flush_seconds: float = 5.0,
                update_attrs: Mapping | None = None, take_over: bool = False) -> RunWriter:
-        """Reopen a run file to continue it from its checkpoint.
+        """Reopen the run file ``path`` to continue it from its checkpoint.
 
         Rows logged after the checkpoint are dropped (the resumed run logs them again),
         ``update_attrs`` are written over the root attributes (e.g. a longer ``config``), the
@@ -292,6 +316,10 @@ class RunWriter:
         file whose dead writer was on another host be reopened (a sweep on a cluster, whose
         scheduler resubmits a run only when its worker is gone); on this host the recorded
         process is always checked.
+
+        Raises GlorotError for a file that is not a readable run file, is locked by another
+        program, is still written by a live process (or on another host without
+        ``take_over``), has an unexpected superblock, has no checkpoint, or is damaged.
         """
         path = Path(path)
         _check_run_file(path)
@@ -352,17 +380,23 @@ class RunWriter:
 
     @property
     def n_layer_rows(self) -> int:
+        """Rows of ``/layers`` (probe measurements) written or buffered."""
         return self._rows_written["layers"] + len(self._buf_layers)
 
     @property
     def n_jacobian_rows(self) -> int:
+        """Rows of ``/layers/jacobian`` written or buffered."""
         return self._rows_written["jacobian"] + len(self._buf_jac)
 
     def log(self, *, step: int, examples_seen: int, train_loss: float = math.nan,
             valid_error: float = math.nan, test_error: float = math.nan,
             wall_time: float = math.nan, probe_seconds: float = math.nan,
             jacobian_seconds: float = math.nan, eval_seconds: float = math.nan) -> None:
-        """Buffer one row of ``/log``. The ``*_seconds`` are cumulative since the run began."""
+        """Buffer one row of ``/log``: ``step`` updates done, ``examples_seen`` (ints);
+        ``train_loss`` the mean training cost since the previous row; ``valid_error`` and
+        ``test_error`` fractions misclassified (0..1; NaN when not evaluated at this row);
+        ``wall_time`` and the ``*_seconds`` in seconds, cumulative since the run began (over
+        resumed sessions too). May flush (``flush`` and its errors)."""
         self._buf_log.append(dict(step=int(step), examples_seen=int(examples_seen),
                                   train_loss=float(train_loss), valid_error=float(valid_error),
                                   test_error=float(test_error), wall_time=float(wall_time),
@@ -373,8 +407,11 @@ class RunWriter:
 
     def layers(self, *, step: int, examples_seen: int, stats: Mapping, hist: Mapping,
                grad_ratio: np.ndarray, update_ratio: np.ndarray) -> None:
-        """Buffer one row of ``/layers``: ``stats[q][s]`` (L,), ``hist[q]`` (L, B),
-        ``grad_ratio``/``update_ratio`` (L,) for q in QUANTITIES and s in STATS."""
+        """Buffer one row of ``/layers`` (a ``probes.measure`` result at ``step`` updates):
+        ``stats[q][s]`` (L,), ``hist[q]`` (L, B) fractions per bin, ``grad_ratio``/
+        ``update_ratio`` (L,), for every q in QUANTITIES and s in STATS; stored as float64.
+        Raises GlorotError for a run made without per-layer statistics or an array of another
+        shape (KeyError for a missing quantity or statistic). May flush (``flush``)."""
         if not self.has_layers:
             raise GlorotError(f"{self.path}: this run was created without per-layer statistics")
         L = self.n_layers
@@ -390,8 +427,10 @@ class RunWriter:
 
     def jacobian(self, *, step: int, sv_mean: np.ndarray, sv_std: np.ndarray,
                  sv: np.ndarray) -> None:
-        """Buffer one row of ``/layers/jacobian``: ``sv_mean``/``sv_std`` (L-1,) and ``sv``
-        (L-1, k) with k <= K (padded with NaN)."""
+        """Buffer one row of ``/layers/jacobian`` at ``step`` updates
+        (``jacobian.jacobian_singular_values``): ``sv_mean``/``sv_std`` (L-1,) and ``sv``
+        (L-1, k) with k <= K (padded with NaN), stored as float64. Raises GlorotError for a run
+        made without Jacobians or arrays of other shapes. May flush (``flush``)."""
         if not self.has_jacobian:
             raise GlorotError(f"{self.path}: this run was created without Jacobian statistics")
         L1 = self.n_layers - 1
@@ -408,8 +447,12 @@ class RunWriter:
     @_writes
     def checkpoint(self, *, step: int, W: Sequence[np.ndarray], b: Sequence[np.ndarray],
                    rng: Mapping, state: Mapping) -> None:
-        """Flush the buffered rows, then overwrite the resume point. ``rng`` and ``state``
-        must be JSON-able; the current row counts are added to ``state["rows"]``."""
+        """Flush the buffered rows, then overwrite the older of the two resume points (its
+        ``step`` is -1 while it is rewritten) with ``step`` (updates done), ``W``/``b`` (the
+        shapes of ``create``'s) and ``rng``, ``state``: JSON-able mappings, at most 64 KiB of
+        JSON each; the current row counts are added to ``state["rows"]``. Raises GlorotError for
+        a JSON text over 64 KiB (the slot then stays invalid, the other one holds),
+        ``DiskFull`` and ``WriteFailed`` as ``flush``."""
         self.flush()
         active = active_checkpoint(self._f)
         target = next((g for g in CHECKPOINT_SLOTS if g in self._f and g != active),
@@ -436,11 +479,13 @@ class RunWriter:
         self._f.flush()
 
     def read_checkpoint(self) -> Checkpoint:
-        """The latest resume point stored in the file."""
+        """The latest resume point stored in the file (a ``Checkpoint``; step -1 for none)."""
         return _checkpoint(self._f, len(self.sizes) - 1)
 
     @_writes
     def set_status(self, status: str) -> None:
+        """Overwrite ``/status`` with ``status``, one of ``STATUSES``, and flush it. Raises
+        ValueError for another status (a programming error), ``WriteFailed`` when HDF5 fails."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         self._f["status"][()] = np.bytes_(status.encode())
@@ -453,7 +498,8 @@ class RunWriter:
     @_writes
     def flush(self) -> None:
         """Write the buffered rows; each axis's ``step`` goes last. Raises ``DiskFull`` (with
-        nothing written) when the rows would eat into the device's reserve."""
+        nothing written) when the rows would eat into the device's reserve (twice their size
+        plus ``RESERVE_BYTES``) or pass the file-size limit, ``WriteFailed`` when HDF5 fails."""
         f = self._f
         _check_space(self.path, 2 * _nbytes(self._buf_log + self._buf_layers + self._buf_jac),
                      "writing the next rows")
@@ -497,8 +543,10 @@ class RunWriter:
 
     @_writes
     def close(self, status: str | None = None, *, remove_if_empty: bool = False) -> None:
-        """Flush, set ``status`` (if given) and close. With ``remove_if_empty``, a file that
-        has no ``/log`` row yet is deleted instead (a run that failed before starting)."""
+        """Flush, set ``status`` (if given, one of ``STATUSES``) and close; does nothing when
+        already closed. With ``remove_if_empty``, a file that has no ``/log`` row yet is deleted
+        instead (a run that failed before starting). Raises ``DiskFull`` and ``WriteFailed`` as
+        ``flush``; the HDF5 file is closed in every case, also after a ``WriteFailed``."""
         if self.closed:
             return
         self.closed = True
