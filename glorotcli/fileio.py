@@ -308,7 +308,7 @@ def looks_like(data: bytes) -> str | None:
     if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return ("a Python pickle (the data set's 'python version'?): glorot reads the binary "
                 "version and never unpickles files")
-    if data[:8] == b"\x89HDF\r\n\x1a\n":
+    if data[:8] == HDF5_SIGNATURE:
         return "an HDF5 file (a glorot dataset? it needs no import)"
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return "a PNG image"

@@ -103,7 +103,7 @@ def describe_truncated(path: str | os.PathLike) -> str:
     steps = readable_steps(path)
     if not steps:
         return "nothing in it is readable"
-    names = {"log": "the log", "layers": "the probes", "jacobian": "the Jacobians"}
+    names = {"log": "the log", "layers": "the probes"}
     parts = [f"{names.get(k, k)} to step {v:,}" for k, v in steps.items() if k != "checkpoint"]
     if "checkpoint" in steps:
         parts.append(f"a checkpoint at step {steps['checkpoint']:,}")

@@ -383,3 +383,11 @@ def test_mean_jacobian_singular_value_at_init_is_half_standard_and_08_normalized
         net, x, _ = at_init[init]
         sv_mean, _, _ = JAC.jacobian_singular_values(net, x, n_examples=2, threads=1)
         assert np.all(np.abs(sv_mean - target) < 0.1), (init, sv_mean)
+
+
+def test_jacobians_of_a_diverged_net_are_nan_not_an_error():
+    net = small_net(sizes=(6, 5, 4, 3, 2))
+    net.W[2][0, 0] = np.nan  # layer pair 2->3 and above see it
+    x, _ = probes(net, n=3)
+    sv_mean, sv_std, sv = JAC.jacobian_singular_values(net, x)
+    assert np.isfinite(sv_mean[0]) and np.isnan(sv_mean[1:]).all() and np.isnan(sv_std[1:]).all()

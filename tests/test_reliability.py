@@ -642,3 +642,16 @@ def test_a_run_file_cut_short_says_which_steps_a_repaired_copy_still_reads(run_c
     head.write_bytes(raw[:4096])
     code, _, err = run_cli("report", head)
     assert code == 2 and "nothing in it is readable" in err
+
+
+def test_a_run_file_missing_a_log_series_still_inspects_and_reports(run_cli, tmp_path,
+                                                                    data_file):
+    run = tmp_path / "run.h5"
+    core.train(_config(data_file, 30), run)
+    with h5py.File(run, "r+") as f:
+        del f["log/examples_seen"]  # e.g. written by a tool that left it out
+    code, out, err = run_cli("inspect", run, "--json")
+    assert code == 0, err
+    assert json.loads(out)["examples_seen"] is None
+    code, out, err = run_cli("report", run, "--json")
+    assert code == 0, err

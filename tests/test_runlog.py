@@ -296,3 +296,19 @@ def test_run_file_that_cannot_be_created_is_a_one_line_error(tmp_path, monkeypat
     monkeypatch.setattr(h5py, "File", refuse)
     with pytest.raises(GlorotError, match=r"run.h5: cannot create the run file \(No such file"):
         _writer(tmp_path / "run.h5")
+
+
+def test_close_never_closes_a_file_hdf5_failed_to_write(tmp_path, monkeypatch):
+    from glorotcli.errors import WriteFailed
+    from glorotcli.stats.runlog import writer as W
+
+    w = _writer(tmp_path / "run.h5")
+    w.log(step=0, examples_seen=0, train_loss=1.0, wall_time=0.0)
+
+    def failing(*args, **kwargs):
+        raise OSError("Can't write data (simulated)")
+
+    monkeypatch.setattr(W, "_append", failing)
+    with pytest.raises(WriteFailed, match="writing failed"):
+        w.close("finished")
+    assert w._f.id.valid  # left open: closing it could crash the process (h5py issue #914)

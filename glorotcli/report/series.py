@@ -252,6 +252,8 @@ def stat_at(run: RunData, q: str, stat: str, which: str = "last") -> np.ndarray:
     """(L,) float64 values of statistic ``stat`` of quantity ``q`` at initialization
     (``which="init"``, the probe row at step 0) or at the last probe row (any other
     ``which``). Raises Unavailable when the run lacks them or a step-0 row."""
+    if which not in ("init", "last"):
+        raise ValueError(f"which must be 'init' or 'last', got {which!r}")
     require_layers(run, q, stat)
     if which == "init":
         idx = np.flatnonzero(run.layer_step == 0)
@@ -466,7 +468,8 @@ def summary(run: RunData) -> dict:
         "config": c,
         "steps": steps,
         "paper_budget_percent": round(paper_share(steps), 10),
-        "examples_seen": int(log["examples_seen"][-1]) if len(step) else 0,
+        "examples_seen": (int(log["examples_seen"][-1])
+                          if len(step) and len(log.get("examples_seen", ())) else 0),
         "train_loss": _last_finite(log.get("train_loss")),
         "valid_error": _pct(_last_finite(log.get("valid_error"))),
         "test_error": measured,
@@ -650,7 +653,11 @@ def table1_from_sweep(summary: dict, runs: dict[str, RunData]) -> Table1:
             tab.unplaced.append(f"{net.get('network')}: {net.get('reason')}")
             continue
         run = runs[name]
-        row, kind = table1_key(run)
+        key = table1_key(run)
+        if key is None:
+            tab.unplaced.append(f"{run.path.name}: unknown data set")
+            continue
+        row, kind = key
         if row not in tab.rows:
             tab.rows.append(row)
         if kind not in tab.cols:

@@ -23,6 +23,10 @@ import numpy as np
 from glorotcli.errors import GlorotError
 from glorotcli.fileio import atomic_output, hdf5_in_memory
 
+FORMAT = "glorot-surface"
+"""The ``format`` attribute of a surface-values HDF5 file (and the ``format`` key of
+``values_info`` for a ``.npz``)."""
+
 DEFAULT_GRID = 41
 DEFAULT_LIMIT = 4.0
 DEFAULT_PAIRS = 4
@@ -155,7 +159,7 @@ def write_values(surface: Surface, path: str | os.PathLike, *, force: bool = Fal
             np.savez(f, **arrays, **{k: np.asarray(v) for k, v in meta.items()})
     else:
         with hdf5_in_memory(path, force=force) as f:
-            f.attrs["format"] = "glorot-surface"
+            f.attrs["format"] = FORMAT
             f.attrs["format_version"] = 1
             for k, v in meta.items():
                 f.attrs[k] = v
@@ -188,15 +192,18 @@ def values_info(path: str | os.PathLike) -> dict:
     """What a ``glorot surface --values`` file holds, ``.npz`` or ``.h5``: its settings and
     the shape of each array (JSON-ready; for ``glorot inspect``). The ``.npz`` is read without
     unpickling. Raises GlorotError for a ``.npz`` that is not readable or lacks w1, w2,
-    cross_entropy or quadratic. Any other suffix is read as HDF5 without checking its format
-    attribute: h5py's OSError for a file that is not HDF5 (``glorot inspect`` checks the
-    format first, with ``glorot_file_format``)."""
+    cross_entropy or quadratic, and for any other file that is not a glorot surface-values HDF5
+    file (its ``format`` attribute)."""
     import zipfile
 
     path = Path(path)
     if path.suffix.lower() != ".npz":
         import h5py
 
+        from glorotcli.fileio import glorot_file_format
+
+        if glorot_file_format(path) != FORMAT:  # GlorotError for a file not glorot's
+            raise GlorotError(f"{path}: not a glorot surface-values file")
         with h5py.File(path, "r") as f:
             info: dict = {"path": str(path)}
             for k, v in f.attrs.items():
@@ -213,7 +220,7 @@ def values_info(path: str | os.PathLike) -> dict:
     if missing:
         raise GlorotError(f"{path}: not a glorot surface-values file ({', '.join(missing)} "
                           f"missing)")
-    info = {"path": str(path), "format": "glorot-surface"}
+    info = {"path": str(path), "format": FORMAT}
     info.update({k: v.item() for k, v in loaded.items() if v.ndim == 0})
     info["arrays"] = {k: list(v.shape) for k, v in sorted(loaded.items()) if v.ndim > 0}
     return info

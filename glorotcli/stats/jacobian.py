@@ -41,8 +41,7 @@ def jacobian_singular_values(net: MLP, x: np.ndarray, n_examples: int = 20, *,
 
     Raises GlorotError for ``n_examples`` not a positive integer, ``x`` not (E, n_0) with E >= 1
     or not floating, or ``threads`` outside 1..``max_threads()``. A net with non-finite weights
-    or activations (diverged) can make LAPACK raise ``numpy.linalg.LinAlgError`` (seen with a
-    NaN weight); the probes give NaN statistics instead.
+    or activations (diverged) gives NaN for the layer pairs they reach, as the probes do.
     """
     n = check_threads(threads)
     with use_threads(n, blas=n):
@@ -69,6 +68,9 @@ def _jacobian_singular_values(net, x, n_examples, threads):
         vals = np.empty((len(x), k))
         for e in range(len(x)):
             Jt = W * fp[e][None, :]  # (J^j)^T = W^j diag(f'(s^j)): same singular values
+            if not np.isfinite(Jt).all():  # a diverged net: NaN, as the probes report it
+                vals[e] = np.nan
+                continue
             gram = Jt.T @ Jt if Jt.shape[1] <= Jt.shape[0] else Jt @ Jt.T
             ev = np.linalg.eigvalsh(gram)[::-1]
             vals[e] = np.sqrt(np.clip(ev, 0.0, None))

@@ -81,6 +81,11 @@ the process (h5py issue #914), so they are kept referenced until the CLI's immed
 (``WriteFailed.hard_exit``). What they hold on disk stays as the last checkpoint left it."""
 
 
+def unsafe(f) -> bool:
+    """Whether HDF5 failed to write the open file ``f`` (it is then never closed: ``_UNSAFE``)."""
+    return any(g is f for g in _UNSAFE)
+
+
 _WRITER_DTYPE = "S128"
 
 

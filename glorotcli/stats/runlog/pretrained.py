@@ -47,6 +47,7 @@ from glorotcli.stats.runlog.layout import (
     _writer_id,
     active_checkpoint,
     chunk_rows,
+    unsafe,
 )
 from glorotcli.stats.runlog.reader import _attrs_dict, _open_read, _read_axis
 from glorotcli.stats.runlog.recovery import _clear_dead_writer, _open_for_update
@@ -519,8 +520,8 @@ class PretrainWriter:
     def close(self, status: str | None = None, *, remove_if_empty: bool = False) -> None:
         """Flush, set ``status`` (if given, one of ``STATUSES``) and close; does nothing when
         already closed. With ``remove_if_empty`` a file without a log row is deleted instead.
-        Raises ``DiskFull`` and ``WriteFailed`` as ``flush``; the HDF5 file is closed in every
-        case, also after a ``WriteFailed``."""
+        Raises ``DiskFull`` and ``WriteFailed`` as ``flush``; the HDF5 file is closed, except
+        one HDF5 failed to write (``WriteFailed``), which is left open (``_UNSAFE``)."""
         if self.closed:
             return
         self.closed = True
@@ -533,6 +534,6 @@ class PretrainWriter:
             self.flush()
             if status is not None:
                 self.set_status(status)
-        finally:
-            if self._f.id.valid:
+        finally:  # never close a file HDF5 failed to write (h5py issue #914: a crash)
+            if self._f.id.valid and not unsafe(self._f):
                 self._f.close()

@@ -327,7 +327,8 @@ def run_info(path: str | os.PathLike) -> dict:
         "dataset": run.dataset,
         "log_rows": int(len(step)),
         "last_step": int(step[-1]) if len(step) else None,
-        "examples_seen": int(log["examples_seen"][-1]) if len(step) else None,
+        "examples_seen": (int(log["examples_seen"][-1])
+                          if len(step) and len(log.get("examples_seen", ())) else None),
         "checkpoint_step": run.checkpoint_step,
     }
     for k in ("train_loss", "valid_error", "test_error"):

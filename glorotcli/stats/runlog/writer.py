@@ -49,6 +49,7 @@ from glorotcli.stats.runlog.layout import (
     _writer_id,
     active_checkpoint,
     chunk_rows,
+    unsafe,
 )
 from glorotcli.stats.runlog.reader import _check_run_file, _checkpoint
 from glorotcli.stats.runlog.recovery import _clear_dead_writer, _open_for_update, live_writer_pid
@@ -203,6 +204,8 @@ class RunWriter:
             raise GlorotError(f"expected {L + 1} weight matrices, got {len(init_W)}")
         probe_x = np.asarray(probe_x)
         probe_y = np.asarray(probe_y)
+        if probe_x.dtype != np.uint8:  # stored as pixels: a float array would be truncated
+            raise GlorotError(f"probe inputs must be uint8 pixels, got {probe_x.dtype}")
         if probe_x.ndim != 2 or probe_x.shape[1] != sizes[0] or probe_y.shape != probe_x.shape[:1]:
             raise GlorotError(f"probe set must be (n, {sizes[0]}) with n labels, got "
                               f"{probe_x.shape} and {probe_y.shape}")
@@ -546,7 +549,8 @@ class RunWriter:
         """Flush, set ``status`` (if given, one of ``STATUSES``) and close; does nothing when
         already closed. With ``remove_if_empty``, a file that has no ``/log`` row yet is deleted
         instead (a run that failed before starting). Raises ``DiskFull`` and ``WriteFailed`` as
-        ``flush``; the HDF5 file is closed in every case, also after a ``WriteFailed``."""
+        ``flush``; the HDF5 file is closed, except one HDF5 failed to write (``WriteFailed``),
+        which is left open (``_UNSAFE``)."""
         if self.closed:
             return
         self.closed = True
@@ -559,8 +563,8 @@ class RunWriter:
             self.flush()
             if status is not None:
                 self.set_status(status)
-        finally:
-            if self._f.id.valid:
+        finally:  # never close a file HDF5 failed to write (h5py issue #914: a crash)
+            if self._f.id.valid and not unsafe(self._f):
                 self._f.close()
 
     def __enter__(self) -> RunWriter:
