@@ -26,32 +26,37 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from glorotcli import __version__
 from glorotcli.errors import GlorotError, WriteFailed
-from glorotcli.fileio import check_output_path, hdf5_locked, pid_alive
+from glorotcli.fileio import check_output_path, pid_alive
 from glorotcli.stats.runlog.layout import (
     _CHUNK_MAX,
     _JSON_CAPACITY,
     _STATUS_DTYPE,
-    _UNSAFE,
     _WRITER_DTYPE,
     CHECKPOINT_SLOTS,
     STATUSES,
     _bytes_str,
     _json_default,
     _local_pid,
-    _now_iso,
-    _reason,
     _short,
     _writer_gone,
     _writer_id,
     active_checkpoint,
     chunk_rows,
-    unsafe,
 )
 from glorotcli.stats.runlog.reader import _attrs_dict, _open_read, _read_axis
-from glorotcli.stats.runlog.recovery import _clear_dead_writer, _open_for_update
-from glorotcli.stats.runlog.writer import _append, _check_space, _series, _truncate, _writes
+from glorotcli.stats.runlog.writer import (
+    _append,
+    _check_space,
+    _creating,
+    _new_file,
+    _reopen,
+    _restart,
+    _series,
+    _truncate,
+    _Writer,
+    _writes,
+)
 
 FORMAT = "glorot-pretrain"
 FORMAT_VERSION = 1
@@ -258,7 +263,7 @@ def live_pretrain_writer(path: Path) -> int | None:
 
 # ====================================================================== writing ====
 
-class PretrainWriter:
+class PretrainWriter(_Writer):
     """Writes one pre-training file (docs/formats.md, "Pre-training file"): ``create`` or
     ``resume``, then ``log``, ``layer_done``, ``checkpoint``, ``close``. ``log`` rows are
     buffered and reach the file every ``flush_seconds`` seconds, at ``layer_done``,
@@ -301,34 +306,16 @@ class PretrainWriter:
                               f"per hidden layer, got {sizes} and {len(init_W)} matrices")
         need = 5 * sum(np.asarray(a).nbytes for a in (*init_W, *init_b)) + 2 * _JSON_CAPACITY \
             + 2**20
-        _check_space(path, need, "creating the pre-training file")
-        if path.exists():
-            pid = live_pretrain_writer(path)
-            if pid is not None:
-                raise GlorotError(f"{path}: is being written by glorot pretrain (process {pid}) "
-                                  f"right now; stop it first (Ctrl-C) or choose another -o")
-            path.unlink()
-        try:
-            f = h5py.File(path, "w", libver="latest")
-        except OSError as exc:
-            why = os.strerror(exc.errno) if exc.errno else str(exc)
-            raise GlorotError(f"{path}: cannot create the pre-training file ({why})") from None
-        try:
-            a = f.attrs
-            a["format"] = FORMAT
-            a["format_version"] = FORMAT_VERSION
-            a["glorot_version"] = __version__
-            a["created"] = _now_iso()
-            a["config"] = json.dumps(dict(config), sort_keys=True)
-            a["seed"] = int(seed)
-            a["sizes"] = np.asarray(sizes, dtype=np.int64)
-            a["activation"] = str(activation)
-            a["init"] = str(init)
-            a["input_scale"] = str(input_scale)
-            a["dataset"] = json.dumps(dict(dataset), sort_keys=True, default=_json_default)
-            a["choices"] = json.dumps(dict(choices), sort_keys=True, default=_json_default)
-            for k, v in (extra_attrs or {}).items():
-                a[k] = v
+        f = _new_file(path, need=need, what="pre-training file", command="glorot pretrain",
+                      live_pid=live_pretrain_writer)
+        attrs = {"config": json.dumps(dict(config), sort_keys=True), "seed": int(seed),
+                 "sizes": np.asarray(sizes, dtype=np.int64), "activation": str(activation),
+                 "init": str(init), "input_scale": str(input_scale),
+                 "dataset": json.dumps(dict(dataset), sort_keys=True, default=_json_default),
+                 "choices": json.dumps(dict(choices), sort_keys=True, default=_json_default),
+                 **(extra_attrs or {})}
+        with _creating(f, path, "pre-training file", fmt=FORMAT, version=FORMAT_VERSION,
+                       attrs=attrs):
             f.create_dataset("status", data=np.bytes_(b"running"), dtype=_STATUS_DTYPE)
             f.create_dataset("writer", data=_writer_id(), dtype=_WRITER_DTYPE)
             f.create_dataset("layers_done", data=np.int64(0))
@@ -357,20 +344,6 @@ class PretrainWriter:
             for cg in slots:
                 cg.create_dataset("step", data=np.int64(-1))
                 cg.create_dataset("state", data=np.bytes_(b"{}"), dtype=f"S{_JSON_CAPACITY}")
-            f.flush()
-            f.swmr_mode = True
-        except BaseException as exc:
-            failed_write = isinstance(exc, OSError | RuntimeError)
-            if failed_write:
-                _UNSAFE.append(f)
-            else:
-                f.close()
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            if failed_write:
-                raise WriteFailed(f"{path}: cannot create the pre-training file, writing "
-                                  f"failed ({_reason(exc)})") from None
-            raise
         return cls(f, path, flush_seconds)
 
     @classmethod
@@ -383,38 +356,9 @@ class PretrainWriter:
         path = Path(path)
         with _open_read(path, swmr=True) as f:
             _check_format(f, path)
-        try:
-            f = _open_for_update(path)
-        except OSError as exc:
-            if hdf5_locked(exc):
-                raise GlorotError(f"{path}: is open in another program that locks it; close "
-                                  f"it there and try again") from None
-            if "already open for write" not in str(exc):
-                raise GlorotError(f"{path}: cannot open for writing ({_short(exc)})") from None
-            _clear_dead_writer(path)  # the last writer was killed before closing it
-            try:
-                f = _open_for_update(path)
-            except OSError as exc2:
-                raise GlorotError(f"{path}: cannot open for writing ({_short(exc2)})") from None
-        try:
-            slot = active_checkpoint(f)
-            if slot is None:
-                raise GlorotError(f"{path}: has no checkpoint to resume from")
-            state = json.loads(_bytes_str(f[slot]["state"][()]))
-            _truncate(f, "log", int(state.get("rows", 0)))
-            for k, v in (update_attrs or {}).items():
-                f.attrs[k] = v
-            f["status"][()] = np.bytes_(b"running")
-            f["writer"][()] = _writer_id()
-            f.flush()
-            f.swmr_mode = True
-        except GlorotError:
-            f.close()
-            raise
-        except (KeyError, ValueError, OSError) as exc:
-            f.close()
-            raise GlorotError(f"{path}: damaged pre-training file, cannot resume "
-                              f"({_short(exc)})") from None
+        f = _reopen(path)
+        _restart(f, path, "pre-training file",
+                 lambda f, state: _truncate(f, "log", int(state.get("rows", 0))), update_attrs)
         return cls(f, path, flush_seconds)
 
     @property
@@ -516,24 +460,5 @@ class PretrainWriter:
                 self.set_status(status)
             self._f.close()
 
-    @_writes
-    def close(self, status: str | None = None, *, remove_if_empty: bool = False) -> None:
-        """Flush, set ``status`` (if given, one of ``STATUSES``) and close; does nothing when
-        already closed. With ``remove_if_empty`` a file without a log row is deleted instead.
-        Raises ``DiskFull`` and ``WriteFailed`` as ``flush``; the HDF5 file is closed, except
-        one HDF5 failed to write (``WriteFailed``), which is left open (``_UNSAFE``)."""
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            if remove_if_empty and self.n_rows == 0:
-                self._f.close()
-                with contextlib.suppress(FileNotFoundError):
-                    self.path.unlink()
-                return
-            self.flush()
-            if status is not None:
-                self.set_status(status)
-        finally:  # never close a file HDF5 failed to write (h5py issue #914: a crash)
-            if self._f.id.valid and not unsafe(self._f):
-                self._f.close()
+    def _has_rows(self) -> bool:
+        return self.n_rows > 0

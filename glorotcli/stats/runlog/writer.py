@@ -14,7 +14,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import h5py
@@ -115,7 +115,146 @@ def _nbytes(rows: list[dict]) -> int:
     return sum(np.asarray(v).nbytes for row in rows for v in row.values())
 
 
-class RunWriter:
+def _new_file(path: Path, *, need: int, what: str, command: str, live_pid) -> h5py.File:
+    """Check the room for ``need`` bytes, remove an old file at ``path`` unless a live process
+    (``live_pid(path)``, the ``command`` writing it) holds it, and create the HDF5 file
+    ``path`` (the ``what``, as messages call it). Raises GlorotError or ``DiskFull``."""
+    _check_space(path, need, f"creating the {what}")
+    if path.exists():  # force was given (checked by the caller)
+        pid = live_pid(path)
+        if pid is not None:
+            raise GlorotError(f"{path}: is being written by {command} (process {pid}) "
+                              f"right now; stop it first (Ctrl-C) or choose another -o")
+        path.unlink()
+    try:
+        return h5py.File(path, "w", libver="latest")
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise GlorotError(f"{path}: cannot create the {what} ({why})") from None
+
+
+@contextlib.contextmanager
+def _creating(f: h5py.File, path: Path, what: str, *, fmt: str, version: int,
+              attrs: Mapping) -> Iterator[h5py.File]:
+    """Around building a new file: root attributes first (``format``, ``format_version``,
+    ``glorot_version``, ``created``, then ``attrs``), the block adds every group and dataset,
+    then SWMR is switched on. If the block fails, the partial file is removed; a file HDF5
+    failed to write is never closed (``_UNSAFE``) and ``WriteFailed`` is raised."""
+    try:
+        a = f.attrs
+        a["format"] = fmt
+        a["format_version"] = version
+        a["glorot_version"] = __version__
+        a["created"] = _now_iso()
+        for k, v in attrs.items():
+            a[k] = v
+        yield f
+        f.flush()
+        f.swmr_mode = True
+    except BaseException as exc:
+        failed_write = isinstance(exc, OSError | RuntimeError)  # disk full, size limit
+        if failed_write:
+            _UNSAFE.append(f)  # never close it (see _UNSAFE)
+        else:
+            f.close()
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        if failed_write:
+            raise WriteFailed(f"{path}: cannot create the {what}, writing failed "
+                              f"({_reason(exc)})") from None
+        raise
+
+
+def _reopen(path: Path, *, take_over: bool = False) -> h5py.File:
+    """Open a glorot file for update to resume it: waits out a reader's brief lock, takes over
+    from a killed writer (``_clear_dead_writer``; ``take_over`` for one on another host).
+    Raises GlorotError naming what to do."""
+    try:
+        return _open_for_update(path)
+    except OSError as exc:
+        if hdf5_locked(exc):
+            raise GlorotError(f"{path}: is open in another program (a notebook, HDFView, "
+                              f"h5dump?) that locks it; close it there and try again (on "
+                              f"file systems without working locks, set "
+                              f"HDF5_USE_FILE_LOCKING=FALSE)") from None
+        if "already open for write" not in str(exc):
+            raise GlorotError(f"{path}: cannot open for writing ({_short(exc)})") from None
+    _clear_dead_writer(path, take_over)  # the last writer was killed before closing it
+    try:
+        return _open_for_update(path)
+    except OSError as exc2:
+        raise GlorotError(f"{path}: cannot open for writing ({_short(exc2)})") from None
+
+
+def _restart(f: h5py.File, path: Path, what: str, truncate, update_attrs: Mapping | None
+             ) -> None:
+    """Make a reopened file continue from its active checkpoint: ``truncate(f, state)`` drops
+    the rows logged after it (``state``: the checkpoint's JSON state), ``update_attrs`` are
+    written, the status goes back to ``running``, this process is recorded as the writer and
+    SWMR is switched on. Closes ``f`` and raises GlorotError for a file without a checkpoint
+    or a damaged one (the ``what``, as messages call it)."""
+    try:
+        slot = active_checkpoint(f)
+        if slot is None:
+            raise GlorotError(f"{path}: has no checkpoint to resume from")
+        truncate(f, json.loads(_bytes_str(f[slot]["state"][()])))
+        for k, v in (update_attrs or {}).items():
+            f.attrs[k] = v
+        f["status"][()] = np.bytes_(b"running")
+        if "writer" in f:
+            f["writer"][()] = _writer_id()
+        f.flush()
+        f.swmr_mode = True
+    except GlorotError:
+        f.close()
+        raise
+    except (KeyError, ValueError, OSError) as exc:
+        f.close()
+        raise GlorotError(f"{path}: damaged {what}, cannot resume ({_short(exc)})") from None
+
+
+class _Writer:
+    """What every glorot SWMR writer shares: ``close`` and the context-manager protocol.
+    Subclasses give ``_f``, ``path``, ``closed``, ``flush``, ``set_status`` and
+    ``_has_rows``."""
+
+    _f: h5py.File
+    path: Path
+    closed: bool
+
+    def _has_rows(self) -> bool:
+        raise NotImplementedError
+
+    def close(self, status: str | None = None, *, remove_if_empty: bool = False) -> None:
+        """Flush, set ``status`` (if given, one of ``STATUSES``) and close; does nothing when
+        already closed. With ``remove_if_empty``, a file that has no log row yet is deleted
+        instead (a run that failed before starting). Raises ``DiskFull`` and ``WriteFailed``
+        as ``flush``; the HDF5 file is closed, except one HDF5 failed to write
+        (``WriteFailed``), which is left open (``_UNSAFE``)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if remove_if_empty and not self._has_rows():
+                self._f.close()
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
+                return
+            self.flush()
+            if status is not None:
+                self.set_status(status)
+        finally:  # never close a file HDF5 failed to write (h5py issue #914: a crash)
+            if self._f.id.valid and not unsafe(self._f):
+                self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class RunWriter(_Writer):
     """Writes one run file (layout: docs/formats.md, "Run file"). Create with
     ``RunWriter.create(...)`` or reopen with ``RunWriter.resume(path)``; then ``log``,
     ``layers``, ``jacobian``, ``checkpoint``, ``close``. Not thread-safe; one writer per file.
@@ -211,33 +350,14 @@ class RunWriter:
                               f"{probe_x.shape} and {probe_y.shape}")
         need = 3 * sum(np.asarray(a).nbytes for a in (*init_W, *init_b)) + probe_x.nbytes \
             + 2 * _JSON_CAPACITY + 2**20
-        _check_space(path, need, "creating the run file")
-        if path.exists():  # force was given (checked above)
-            pid = live_writer_pid(path)
-            if pid is not None:
-                raise GlorotError(f"{path}: is being written by glorot train (process {pid}) "
-                                  f"right now; stop it first (Ctrl-C) or choose another -o")
-            path.unlink()
-        try:
-            f = h5py.File(path, "w", libver="latest")
-        except OSError as exc:
-            why = os.strerror(exc.errno) if exc.errno else str(exc)
-            raise GlorotError(f"{path}: cannot create the run file ({why})") from None
-        try:
-            a = f.attrs
-            a["format"] = FORMAT
-            a["format_version"] = FORMAT_VERSION
-            a["glorot_version"] = __version__
-            a["created"] = _now_iso()
-            a["config"] = json.dumps(dict(config), sort_keys=True)
-            a["seed"] = int(seed)
-            a["sizes"] = np.asarray(sizes, dtype=np.int64)
-            a["activation"] = str(activation)
-            a["init"] = str(init)
-            a["dataset"] = json.dumps(dict(dataset), sort_keys=True, default=_json_default)
-            a["input_scale"] = str(input_scale)
-            for k, v in (extra_attrs or {}).items():
-                a[k] = v
+        f = _new_file(path, need=need, what="run file", command="glorot train",
+                      live_pid=live_writer_pid)
+        attrs = {"config": json.dumps(dict(config), sort_keys=True), "seed": int(seed),
+                 "sizes": np.asarray(sizes, dtype=np.int64), "activation": str(activation),
+                 "init": str(init),
+                 "dataset": json.dumps(dict(dataset), sort_keys=True, default=_json_default),
+                 "input_scale": str(input_scale), **(extra_attrs or {})}
+        with _creating(f, path, "run file", fmt=FORMAT, version=FORMAT_VERSION, attrs=attrs):
             f.create_dataset("status", data=np.bytes_(b"running"), dtype=_STATUS_DTYPE)
             f.create_dataset("writer", data=_writer_id(), dtype=_WRITER_DTYPE)
             g = f.create_group("probe")
@@ -292,20 +412,6 @@ class RunWriter:
                 cg.create_dataset("step", data=np.int64(-1))
                 cg.create_dataset("rng", data=np.bytes_(b"{}"), dtype=f"S{_JSON_CAPACITY}")
                 cg.create_dataset("state", data=np.bytes_(b"{}"), dtype=f"S{_JSON_CAPACITY}")
-            f.flush()
-            f.swmr_mode = True
-        except BaseException as exc:
-            failed_write = isinstance(exc, OSError | RuntimeError)  # disk full, size limit
-            if failed_write:
-                _UNSAFE.append(f)  # never close it (see _UNSAFE)
-            else:
-                f.close()
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            if failed_write:
-                raise WriteFailed(f"{path}: cannot create the run file, writing failed "
-                                  f"({_reason(exc)})") from None
-            raise
         return cls(f, path, flush_seconds)
 
     @classmethod
@@ -326,45 +432,17 @@ class RunWriter:
         """
         path = Path(path)
         _check_run_file(path)
-        try:
-            f = _open_for_update(path)
-        except OSError as exc:
-            if hdf5_locked(exc):
-                raise GlorotError(f"{path}: is open in another program (a notebook, HDFView, "
-                                  f"h5dump?) that locks it; close it there and try again (on "
-                                  f"file systems without working locks, set "
-                                  f"HDF5_USE_FILE_LOCKING=FALSE)") from None
-            if "already open for write" not in str(exc):
-                raise GlorotError(f"{path}: cannot open for writing ({_short(exc)})") from None
-            _clear_dead_writer(path, take_over)  # the last writer was killed before closing it
-            try:
-                f = _open_for_update(path)
-            except OSError as exc2:
-                raise GlorotError(f"{path}: cannot open for writing ({_short(exc2)})") from None
-        try:
-            slot = active_checkpoint(f)
-            if slot is None:
-                raise GlorotError(f"{path}: has no checkpoint to resume from")
-            state = json.loads(_bytes_str(f[slot]["state"][()]))
+        f = _reopen(path, take_over=take_over)
+
+        def truncate(f: h5py.File, state: dict) -> None:
             rows = state.get("rows", {})
             _truncate(f, "log", int(rows.get("log", 0)))
             if "layers/step" in f:
                 _truncate(f, "layers", int(rows.get("layers", 0)))
             if "layers/jacobian/step" in f:
                 _truncate(f, "layers/jacobian", int(rows.get("jacobian", 0)))
-            for k, v in (update_attrs or {}).items():
-                f.attrs[k] = v
-            f["status"][()] = np.bytes_(b"running")
-            if "writer" in f:
-                f["writer"][()] = _writer_id()
-            f.flush()
-            f.swmr_mode = True
-        except GlorotError:
-            f.close()
-            raise
-        except (KeyError, ValueError, OSError) as exc:
-            f.close()
-            raise GlorotError(f"{path}: damaged run file, cannot resume ({_short(exc)})") from None
+
+        _restart(f, path, "run file", truncate, update_attrs)
         return cls(f, path, flush_seconds)
 
     # ------------------------------------------------------------------ appending ----
@@ -545,33 +623,8 @@ class RunWriter:
             pass
 
     @_writes
-    def close(self, status: str | None = None, *, remove_if_empty: bool = False) -> None:
-        """Flush, set ``status`` (if given, one of ``STATUSES``) and close; does nothing when
-        already closed. With ``remove_if_empty``, a file that has no ``/log`` row yet is deleted
-        instead (a run that failed before starting). Raises ``DiskFull`` and ``WriteFailed`` as
-        ``flush``; the HDF5 file is closed, except one HDF5 failed to write (``WriteFailed``),
-        which is left open (``_UNSAFE``)."""
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            if remove_if_empty and self.n_log_rows == 0:
-                self._f.close()
-                with contextlib.suppress(FileNotFoundError):
-                    self.path.unlink()
-                return
-            self.flush()
-            if status is not None:
-                self.set_status(status)
-        finally:  # never close a file HDF5 failed to write (h5py issue #914: a crash)
-            if self._f.id.valid and not unsafe(self._f):
-                self._f.close()
-
-    def __enter__(self) -> RunWriter:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def _has_rows(self) -> bool:
+        return self.n_log_rows > 0
 
 
 def _series(g: h5py.Group, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
