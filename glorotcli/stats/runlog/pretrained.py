@@ -34,7 +34,6 @@ from glorotcli.stats.runlog.layout import (
     _STATUS_DTYPE,
     _WRITER_DTYPE,
     CHECKPOINT_SLOTS,
-    STATUSES,
     _bytes_str,
     _json_default,
     _local_pid,
@@ -44,7 +43,7 @@ from glorotcli.stats.runlog.layout import (
     active_checkpoint,
     chunk_rows,
 )
-from glorotcli.stats.runlog.reader import _attrs_dict, _open_read, _read_axis
+from glorotcli.stats.runlog.reader import _attrs_dict, _open_read, _read_axis, check_format
 from glorotcli.stats.runlog.writer import (
     _append,
     _check_space,
@@ -137,15 +136,8 @@ class PretrainData:
 
 
 def _check_format(f: h5py.File, path: Path) -> None:
-    fmt = f.attrs.get("format")
-    fmt = _bytes_str(fmt) if fmt is not None else None
-    if fmt != FORMAT:
-        raise GlorotError(f"{path}: not a glorot pre-training file (format is {fmt!r}, expected "
-                          f"{FORMAT!r}; make one with glorot pretrain)")
-    version = int(f.attrs.get("format_version", 0))
-    if version > FORMAT_VERSION:
-        raise GlorotError(f"{path}: pre-training format_version {version} is newer than this "
-                          f"glorot understands ({FORMAT_VERSION}); upgrade glorot")
+    check_format(f, path, fmt=FORMAT, version=FORMAT_VERSION, what="pre-training",
+                 hint="; make one with glorot pretrain")
     for need in ("log/step", "weights/pretrained", "layers_done", "status"):
         if need not in f:
             raise GlorotError(f"{path}: damaged pre-training file (/{need} is missing)")
@@ -437,15 +429,6 @@ class PretrainWriter(_Writer):
     def read_checkpoint(self) -> PretrainCheckpoint:
         """The latest resume point stored in the file (step -1 for none)."""
         return _checkpoint(self._f, len(self.sizes) - 1)
-
-    @_writes
-    def set_status(self, status: str) -> None:
-        """Overwrite ``/status`` with ``status``, one of ``STATUSES``, and flush it. Raises
-        ValueError for another status (a programming error), ``WriteFailed`` when HDF5 fails."""
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
-        self._f["status"][()] = np.bytes_(status.encode())
-        self._f["status"].flush()
 
     def abandon(self, status: str = "interrupted") -> None:
         """Close after a write problem, dropping the buffered rows and setting ``status`` when

@@ -170,16 +170,23 @@ def _check_run_file(path: Path) -> None:
         _check_format(f, path)
 
 
+def check_format(f: h5py.File, path: Path, *, fmt: str, version: int, what: str,
+                 hint: str = "") -> None:
+    """Raise GlorotError unless ``f``'s root says format ``fmt`` at a ``format_version`` of
+    at most ``version`` (``what``: "run", "pre-training"; ``hint``: how to make one)."""
+    found = f.attrs.get("format")
+    found = _bytes_str(found) if found is not None else None
+    if found != fmt:
+        raise GlorotError(f"{path}: not a glorot {what} file (format is {found!r}, expected "
+                          f"{fmt!r}{hint})")
+    stored = int(f.attrs.get("format_version", 0))
+    if stored > version:
+        raise GlorotError(f"{path}: {what} format_version {stored} is newer than this glorot "
+                          f"understands ({version}); upgrade glorot")
+
+
 def _check_format(f: h5py.File, path: Path) -> None:
-    fmt = f.attrs.get("format")
-    fmt = _bytes_str(fmt) if fmt is not None else None
-    if fmt != FORMAT:
-        raise GlorotError(f"{path}: not a glorot run file (format is {fmt!r}, expected "
-                          f"{FORMAT!r})")
-    version = int(f.attrs.get("format_version", 0))
-    if version > FORMAT_VERSION:
-        raise GlorotError(f"{path}: run format_version {version} is newer than this glorot "
-                          f"understands ({FORMAT_VERSION}); upgrade glorot")
+    check_format(f, path, fmt=FORMAT, version=FORMAT_VERSION, what="run")
     if "log/step" not in f:
         raise GlorotError(f"{path}: damaged run file (/log/step is missing)")
 

@@ -225,6 +225,15 @@ class _Writer:
     def _has_rows(self) -> bool:
         raise NotImplementedError
 
+    @_writes
+    def set_status(self, status: str) -> None:
+        """Overwrite ``/status`` with ``status``, one of ``STATUSES``, and flush it. Raises
+        ValueError for another status (a programming error), ``WriteFailed`` when HDF5 fails."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        self._f["status"][()] = np.bytes_(status.encode())
+        self._f["status"].flush()
+
     def close(self, status: str | None = None, *, remove_if_empty: bool = False) -> None:
         """Flush, set ``status`` (if given, one of ``STATUSES``) and close; does nothing when
         already closed. With ``remove_if_empty``, a file that has no log row yet is deleted
@@ -562,15 +571,6 @@ class RunWriter(_Writer):
     def read_checkpoint(self) -> Checkpoint:
         """The latest resume point stored in the file (a ``Checkpoint``; step -1 for none)."""
         return _checkpoint(self._f, len(self.sizes) - 1)
-
-    @_writes
-    def set_status(self, status: str) -> None:
-        """Overwrite ``/status`` with ``status``, one of ``STATUSES``, and flush it. Raises
-        ValueError for another status (a programming error), ``WriteFailed`` when HDF5 fails."""
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
-        self._f["status"][()] = np.bytes_(status.encode())
-        self._f["status"].flush()
 
     def _maybe_flush(self) -> None:
         if time.monotonic() - self._last_flush >= self.flush_seconds:
