@@ -23,7 +23,7 @@ from glorotcli.config import TrainConfig
 from glorotcli.errors import GlorotError
 from glorotcli.run import grid, recipes, sweep
 from glorotcli.run import train as core
-from glorotcli.stats.runlog import active_checkpoint
+from glorotcli.stats.runlog import active_checkpoint, read_run
 
 TINY = ["--depth", "2", "--width", "16", "--steps", "120", "--eval-every", "40",
         "--jacobian-every", "none", "--probe-every", "60"]
@@ -419,9 +419,10 @@ def test_a_sweep_killed_outright_stops_its_workers_and_the_same_command_finishes
     finally:
         proc.kill()
         log.close()
-    for p in files:  # each worker checkpointed on its SIGTERM and marked the file
-        with h5py.File(p, "r") as f:
-            assert f["status"][()].decode().strip("\x00") == "interrupted"
+    for p in files:  # each worker stopped: it checkpointed on its SIGTERM and marked the file,
+        # or (SIGTERM before its handler was in place, e.g. while compiling) died with the file
+        # at its last checkpoint, which every reader shows as interrupted (writer gone)
+        assert read_run(p).live_status == "interrupted"
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "2 resume" in done.stderr
