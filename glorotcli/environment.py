@@ -75,3 +75,32 @@ def foreign_environment() -> dict[str, str]:
         if env.get(k) == v:
             del env[k]
     return env
+
+
+TICK = 1 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
+"""Seconds per tick of /proc/stat (USER_HZ, 100 on Linux)."""
+
+
+def cpu_ticks() -> dict[int, tuple[int, int]] | None:
+    """Per CPU: (idle + iowait ticks, all ticks) from /proc/stat, in ``TICK`` seconds; None where
+    there is no /proc/stat. Used to see how busy the machine is (``nn.threads.default_threads``,
+    the benchmark's load by other processes)."""
+    try:
+        with open("/proc/stat") as f:
+            return parse_proc_stat(f.read())
+    except OSError:
+        return None
+
+
+def parse_proc_stat(text: str) -> dict[int, tuple[int, int]] | None:
+    """Per CPU of /proc/stat's ``cpuN`` lines: {N: (idle + iowait ticks, all ticks)}, ints in
+    the kernel's clock ticks (USER_HZ, usually 10 ms), counted since boot; None when ``text``
+    has no such line. A CPU waiting for I/O is free to run us; time stolen by the hypervisor
+    (steal) counts as busy. Only the first 8 fields (user .. steal) are summed."""
+    out = {}
+    for line in text.splitlines():
+        name, *fields = line.split() or [""]
+        if name.startswith("cpu") and name[3:].isdigit():
+            ticks = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
+            out[int(name[3:])] = (ticks[3] + ticks[4], sum(ticks))
+    return out or None

@@ -123,6 +123,45 @@ def test_workers_start_from_the_users_environment_and_only_the_roof_drops_blas_f
     assert C.worker_environment("torch", native).get("OPENBLAS_CORETYPE") == "Haswell"
 
 
+# ------------------------------------------------- load by other processes ----
+
+class _FakeWorker:
+    def __init__(self, cpu_s):
+        self.cpu_s = cpu_s
+
+    def ask(self, **request):
+        return {"steps_per_s": 1.0, "cores": 1.0, "cpu_s": self.cpu_s}
+
+
+def test_others_load_is_the_machines_busy_time_minus_the_workers_own(monkeypatch):
+    # two CPUs over 1 s of wall time: CPU 0 busy 0.9 s, CPU 1 busy 0.1 s, the worker used 0.6 s
+    ticks = iter([{0: (100, 200), 1: (100, 200)}, {0: (110, 300), 1: (190, 300)}])
+    monkeypatch.setattr(C, "cpu_ticks", lambda: next(ticks))
+    monkeypatch.setattr(C, "TICK", 0.01)
+    clock = iter([5.0, 6.0])
+    monkeypatch.setattr(C.time, "perf_counter", lambda: next(clock))
+    answer, others = C._measure(_FakeWorker(0.6), 10, 1, 0.5)
+    assert others == pytest.approx(0.4) and answer["cpu_s"] == 0.6
+
+
+def test_a_measurement_is_taken_again_while_other_processes_are_busy():
+    st = C.BenchSettings(max_others=0.3, retries=3)
+    result = C.BenchResult(st)
+    seen = iter([0.9, 0.5, 0.2, 0.0])
+    measure = lambda w, B, n, s: ({"steps_per_s": 1.0}, next(seen))  # noqa: E731
+    _, others = C._measure_quietly(None, 10, 1, 0.1, st, result, measure=measure,
+                                   sleep=lambda s: None)
+    assert others == 0.2 and result.retried == 2
+    seen = iter([0.9, 0.9, 0.9, 0.9, 0.9])
+    _, others = C._measure_quietly(None, 10, 1, 0.1, st, result, measure=measure,
+                                   sleep=lambda s: None)
+    assert others == 0.9 and result.retried == 5  # gives up after three more
+    seen = iter([0.9])
+    no_limit = C.BenchResult(C.BenchSettings())
+    C._measure_quietly(None, 10, 1, 0.1, C.BenchSettings(), no_limit, measure=measure)
+    assert no_limit.retried == 0
+
+
 # --------------------------------------------------------------- the CLI ----
 
 def test_bench_compares_glorot_with_numpy_and_the_sgemm_roof(run_cli):

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from glorotcli.environment import cpu_ticks, parse_proc_stat
 from glorotcli.nn import threads as T
 
 
@@ -81,12 +82,12 @@ def test_proc_stat_counts_idle_and_iowait_as_free_and_steal_as_busy():
             "cpu0 10 0 2 20 3 0 0 5 0 0\n"
             "cpu1 20 0 4 30 1 0 0 5 0 0\n"
             "intr 12345 0 0\nctxt 999\n")
-    assert T.parse_proc_stat(text) == {0: (23, 40), 1: (31, 60)}
-    assert T.parse_proc_stat("intr 1\n") is None
+    assert parse_proc_stat(text) == {0: (23, 40), 1: (31, 60)}
+    assert parse_proc_stat("intr 1\n") is None
 
 
 def test_proc_stat_parses_per_cpu_idle_and_total_ticks():
-    stat = T._read_proc_stat()
+    stat = cpu_ticks()
     if stat is None:
         pytest.skip("no /proc/stat on this system")
     assert set(stat) >= T.usable_cpus()

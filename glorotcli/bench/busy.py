@@ -133,6 +133,12 @@ def format_busy(result: BusyResult) -> str:
                      f"{c(r['all_vs_1'], '.2f', 7)}{verdict}")
     lines.append(f"\nP9: the default runs >= {BUSY_TARGET:g}x the speed of --threads 1 "
                  f"(default/1 column)")
+    if th.get("default") == th.get("1"):
+        lines.append("the default took one thread: its column and the next run the same "
+                     "configuration in two processes, so their ratio shows this run's noise")
+    elif th.get("default") == th.get("all"):
+        lines.append("the default took every core: its column and 'all' run the same "
+                     "configuration in two processes, so their ratio shows this run's noise")
     load, end = m.get("load_avg_1min"), m.get("load_avg_1min_end")
     if load is not None:
         lines.append(f"machine: {m.get('cpus')} CPUs, load average {load:.2f} at the start"

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from glorotcli.environment import foreign_environment
+from glorotcli.environment import TICK, cpu_ticks, foreign_environment
 from glorotcli.errors import GlorotError
 
 IMPLS = ("glorot", "numpy", "torch", "jax", "sgemm")
@@ -87,7 +87,8 @@ class BenchSettings:
     """What to measure. The net is the paper's: 1024-1000xDEPTH-9, tanh, softmax + NLL.
 
     ``native_blas``: run the glorot and NumPy workers without ``BLAS_FORCING`` too (the sgemm
-    roof always runs without them).
+    roof always runs without them). ``max_others``: measure again (at most ``retries`` more
+    times) when other processes used more than this many cores during a measurement.
     """
 
     batches: tuple[int, ...] = (1, 10, 100)
@@ -102,6 +103,8 @@ class BenchSettings:
     dtype: str = "float32"
     lr: float = 1e-3
     native_blas: bool = False
+    max_others: float | None = None
+    retries: int = 3
 
     def validate(self) -> BenchSettings:
         def show(v: tuple) -> str:
@@ -127,6 +130,8 @@ class BenchSettings:
             raise GlorotError(f"--first-step-runs must be >= 0, got {self.first_step_runs}")
         if self.dtype not in ("float32", "float64"):
             raise GlorotError(f"--dtype must be float32 or float64, got {self.dtype!r}")
+        if self.max_others is not None and self.max_others < 0:
+            raise GlorotError(f"--max-others must be >= 0 cores, got {self.max_others}")
         return self
 
     @property
@@ -147,6 +152,9 @@ class BenchResult:
     rounds: dict = field(default_factory=dict)
     #: (impl, batch, threads) -> CPU time / wall time of the worker in every round
     cores: dict = field(default_factory=dict)
+    #: (impl, batch, threads) -> cores other processes used during each kept measurement
+    others: dict = field(default_factory=dict)
+    retried: int = 0  # measurements taken again because others were busy
     first_step: list[float] = field(default_factory=list)
     skipped: dict = field(default_factory=dict)  # impl -> reason
     machine: dict = field(default_factory=dict)
@@ -209,6 +217,11 @@ class BenchResult:
                 out.append({**asdict(t), "value": value, "met": value >= t.minimum})
         return out
 
+    def others_median(self) -> float | None:
+        """Median over all kept measurements of the cores other processes used meanwhile."""
+        vals = [v for vs in self.others.values() for v in vs if v is not None]
+        return statistics.median(vals) if vals else None
+
     def speedup(self, batch: int = 10) -> float | None:
         one, two = self.median("glorot", batch, 1), self.median("glorot", batch, 2)
         return two / one if one and two else None
@@ -222,7 +235,9 @@ class BenchResult:
             "rows": self.rows(),
             "targets": self.targets(),
             "rounds": [{"impl": k[0], "batch": k[1], "threads": k[2], "steps_per_s": v,
-                        "cores": self.cores.get(k)} for k, v in self.rounds.items()],
+                        "cores": self.cores.get(k), "others": self.others.get(k)}
+                       for k, v in self.rounds.items()],
+            "others_median": self.others_median(), "retried": self.retried,
             "speedup_2_threads_b10": self.speedup(),
             "first_step_s": {"runs": fs, "median": statistics.median(fs) if fs else None,
                              "target": FIRST_STEP_TARGET},
@@ -296,6 +311,15 @@ def format_result(result: BenchResult) -> str:
     for impl, why in result.skipped.items():
         lines.append(f"note: {impl} skipped: {why}")
     lines += [f"note: {n}" for n in result.notes]
+    om = result.others_median()
+    if om is not None:
+        worst = max((v for vs in result.others.values() for v in vs if v is not None),
+                    default=0.0)
+        lines.append(f"other processes used {om:.2f} cores (median; at most {worst:.2f}) during "
+                     f"the measurements" + (f"; {result.retried} measurement(s) taken again "
+                                            f"because they used more than "
+                                            f"{st.max_others:g}" if st.max_others is not None
+                                            else ""))
     lines.append(_machine_line(m))
     return "\n".join(lines)
 
@@ -500,11 +524,13 @@ def run_bench(settings: BenchSettings,
                     if not w.serves(n) or (B == 0 and w.impl != "sgemm"):
                         continue
                     secs = min(0.2, settings.seconds) if r == 0 else settings.seconds
-                    answer = w.ask(batch=B, threads=n, seconds=secs)
+                    answer, others = _measure_quietly(w, B, n, secs, settings, result,
+                                                      warm_up=r == 0)
                     if r > 0:
-                        result.rounds.setdefault((w.impl, B, n), []).append(
-                            answer["steps_per_s"])
-                        result.cores.setdefault((w.impl, B, n), []).append(answer["cores"])
+                        key = (w.impl, B, n)
+                        result.rounds.setdefault(key, []).append(answer["steps_per_s"])
+                        result.cores.setdefault(key, []).append(answer["cores"])
+                        result.others.setdefault(key, []).append(others)
                     done += 1
                     progress("bench", done, total, round=r, batch=B, threads=n)
             if not workers:
@@ -523,6 +549,40 @@ def run_bench(settings: BenchSettings,
     if end is not None:
         result.machine["load_avg_1min_end"] = end
     return result
+
+
+def _measure(w: _Worker, batch: int, threads: int, seconds: float) -> tuple[dict, float | None]:
+    """One timing request, and the cores other processes used meanwhile: the machine's busy
+    CPU time (/proc/stat) over the request minus the worker's own, per second of wall time
+    (None without /proc/stat; resolution one tick, 10 ms, per CPU)."""
+    t0, w0 = cpu_ticks(), time.perf_counter()
+    answer = w.ask(batch=batch, threads=threads, seconds=seconds)
+    t1, wall = cpu_ticks(), time.perf_counter() - w0
+    if t0 is None or t1 is None or wall <= 0:
+        return answer, None
+    busy = sum((t1[c][1] - t1[c][0]) - (t0[c][1] - t0[c][0]) for c in t1 if c in t0) * TICK
+    return answer, max(0.0, (busy - answer.get("cpu_s", 0.0)) / wall)
+
+
+def _measure_quietly(w: _Worker, batch: int, threads: int, seconds: float,
+                     settings: BenchSettings, result: BenchResult, warm_up: bool = False,
+                     measure: Callable | None = None,
+                     sleep: Callable[[float], None] = time.sleep
+                     ) -> tuple[dict, float | None]:
+    """``_measure``, repeated (at most ``settings.retries`` more times, half a second apart)
+    while other processes used more than ``settings.max_others`` cores; counts the repeats in
+    ``result.retried`` and returns the last measurement."""
+    measure = measure or _measure
+    answer, others = measure(w, batch, threads, seconds)
+    if warm_up or settings.max_others is None:
+        return answer, others
+    for _ in range(settings.retries):
+        if others is None or others <= settings.max_others:
+            break
+        result.retried += 1
+        sleep(0.5)  # let the other process finish or move on
+        answer, others = measure(w, batch, threads, seconds)
+    return answer, others
 
 
 def first_step_latency(settings: BenchSettings) -> float:

@@ -282,6 +282,7 @@ def worker(impl: str, settings: BenchSettings, threads: int | None = None) -> No
     data: dict[int, list] = {}
     for line in sys.stdin:
         req = json.loads(line)
+        cpu0 = time.process_time()
         B, n, seconds = req["batch"], req["threads"], req["seconds"]
         if B not in data:
             data[B] = _data(settings, B, dtype)
@@ -302,7 +303,8 @@ def worker(impl: str, settings: BenchSettings, threads: int | None = None) -> No
         sync()
         elapsed = time.perf_counter() - t0
         cores = (time.process_time() - c0) / elapsed  # CPU time of all its threads / wall
-        print(json.dumps({"steps_per_s": k / elapsed, "steps": k, "cores": cores}), flush=True)
+        print(json.dumps({"steps_per_s": k / elapsed, "steps": k, "cores": cores,
+                          "cpu_s": time.process_time() - cpu0}), flush=True)
 
 
 def first_step(settings: BenchSettings) -> None:

@@ -53,6 +53,10 @@ def bench(
         "--native-blas", rich_help_panel=_STEP,
         help="Run the glorot and NumPy workers without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE "
              "(OpenBLAS's own kernel for this CPU).")] = False,
+    max_others: Annotated[float | None, typer.Option(
+        "--max-others", metavar="CORES", min=0, rich_help_panel=_STEP,
+        help="Measure again (up to 3 times) when other processes used more than this many "
+             "cores meanwhile (e.g. 0.3 on a shared machine).")] = None,
     first_step: Annotated[int, typer.Option(
         "--first-step-runs", metavar="N", min=0, rich_help_panel=_STEP,
         help="Fresh processes timed to their first training step (0: skip).")] = 3,
@@ -108,7 +112,7 @@ def bench(
         impls=tuple(v.strip() for v in impl.split(",") if v.strip()),
         rounds=5 if rounds is None else rounds, seconds=1.0 if seconds is None else seconds,
         first_step_runs=first_step, depth=depth, dtype=dtype,
-        native_blas=native_blas).validate()
+        native_blas=native_blas, max_others=max_others).validate()
     with progress_bar(not quiet) as progress:
         result = run_bench(settings, progress)
     if json_out:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 
 import numba
 
+from glorotcli.environment import cpu_ticks
 from glorotcli.errors import GlorotError
 
 
@@ -106,31 +107,8 @@ counts when it was idle 60 % of the window; /proc/stat counts in 10 ms ticks, so
 reads an idle 2-core machine as 1.8-2.0 idle cores and one busy core as 0.8-1.2)."""
 
 
-def _read_proc_stat() -> dict[int, tuple[int, int]] | None:
-    """Per CPU: (idle + iowait ticks, all ticks) from /proc/stat; None where there is none."""
-    try:
-        with open("/proc/stat") as f:
-            return parse_proc_stat(f.read())
-    except OSError:
-        return None
-
-
-def parse_proc_stat(text: str) -> dict[int, tuple[int, int]] | None:
-    """Per CPU of /proc/stat's ``cpuN`` lines: {N: (idle + iowait ticks, all ticks)}, ints in
-    the kernel's clock ticks (USER_HZ, usually 10 ms), counted since boot; None when ``text``
-    has no such line. A CPU waiting for I/O is free to run us; time stolen by the hypervisor
-    (steal) counts as busy. Only the first 8 fields (user .. steal) are summed."""
-    out = {}
-    for line in text.splitlines():
-        name, *fields = line.split() or [""]
-        if name.startswith("cpu") and name[3:].isdigit():
-            ticks = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
-            out[int(name[3:])] = (ticks[3] + ticks[4], sum(ticks))
-    return out or None
-
-
 def idle_cores(cpus: set[int], window: float = IDLE_WINDOW,
-               read: Callable[[], dict | None] = _read_proc_stat,
+               read: Callable[[], dict | None] = cpu_ticks,
                sleep: Callable[[float], None] = time.sleep,
                own_cpu: Callable[[], float] = time.process_time) -> float | None:
     """How many of the CPUs ``cpus`` (ids as in /proc/stat) were idle over the next ``window``
