@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
+from glorotcli.bench.core import SETTLE
 from glorotcli.environment import foreign_environment
 from glorotcli.errors import GlorotError
 
@@ -240,12 +241,16 @@ def run_busy(settings: BusySettings,
         jobs = [(wd, m) for wd in settings.widths for m in settings.measures]
         total = len(jobs) * len(workers) * (settings.rounds + 1)
         done = 0
+        last = None
         for r in range(settings.rounds + 1):  # round 0 warms up
             k = r % len(workers)
             order = workers[k:] + workers[:k]
             for width, measure in jobs:
                 for w in order:
                     secs = min(0.1, settings.seconds) if r == 0 else settings.seconds
+                    if w is not last:
+                        time.sleep(SETTLE)  # the previous worker's BLAS threads go to sleep
+                        last = w
                     answer = w.ask(width=width, measure=measure, seconds=secs)
                     if r:
                         result.rounds.setdefault((w.setting, width, measure), []).append(

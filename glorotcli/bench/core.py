@@ -67,6 +67,11 @@ TARGETS = (
     Target("P2", 1, 1, "torch", 3.0), Target("P3", 100, 1, "torch", 0.75),
 )
 SPEEDUP_TARGET = 1.6  # P4, glorot at batch 10: 2 threads / 1 thread
+SETTLE = 0.12
+"""Seconds of pause before a worker measures after another did: OpenBLAS's idle threads spin
+(yielding) for 2^28 cycles, about 0.1 s, after their last call (THREAD_TIMEOUT in its
+blas_server.c), and would take CPU from the next worker; in a fixed rotation the same worker
+always came next and paid for it (its probes ran 0.84-0.92x an identical worker's)."""
 PEAK_ROWS = 512
 """Rows of the product that measures the peak sgemm rate: (512 x width) @ (width x width)."""
 FIRST_STEP_TARGET = 1.0  # P5, seconds
@@ -516,6 +521,7 @@ def run_bench(settings: BenchSettings,
         # round 0 warms up: JIT compile or cache load, buffers, allocator; batch 0 is the
         # sgemm worker's peak (one large product), once per thread count and round
         roof = [(0, n) for n in settings.threads] if "sgemm" in settings.impls else []
+        last = None
         for r in range(settings.rounds + 1):
             k = r % len(workers) if workers else 0
             order = workers[k:] + workers[:k]
@@ -524,6 +530,9 @@ def run_bench(settings: BenchSettings,
                     if not w.serves(n) or (B == 0 and w.impl != "sgemm"):
                         continue
                     secs = min(0.2, settings.seconds) if r == 0 else settings.seconds
+                    if w is not last:
+                        time.sleep(SETTLE)
+                        last = w
                     answer, others = _measure_quietly(w, B, n, secs, settings, result,
                                                       warm_up=r == 0)
                     if r > 0:
