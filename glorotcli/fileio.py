@@ -76,15 +76,26 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with id ``pid`` exists on this host (also one of another user, which
-    ``os.kill(pid, 0)`` refuses with PermissionError)."""
+    """Whether a process with id ``pid`` is running on this host (also one of another user,
+    which ``os.kill(pid, 0)`` refuses with PermissionError). A zombie, a process that has exited
+    but was not reaped yet (an orphan in a container whose first process reaps nothing), is not
+    running: it writes nothing any more."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Linux: the process state in /proc/PID/stat is Z (elsewhere: False)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rpartition(b")")[2].split()[:1] == [b"Z"]
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager

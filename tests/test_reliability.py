@@ -655,3 +655,21 @@ def test_a_run_file_missing_a_log_series_still_inspects_and_reports(run_cli, tmp
     assert json.loads(out)["examples_seen"] is None
     code, out, err = run_cli("report", run, "--json")
     assert code == 0, err
+
+
+def test_a_zombie_writer_counts_as_gone():
+    """An exited process nobody reaped yet (here: our own child, not waited for) is no writer."""
+    from glorotcli.fileio import pid_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # wait until it has exited (a zombie: not reaped)
+        with open(f"/proc/{child.pid}/stat") as fh:
+            if fh.read().rpartition(")")[2].split()[0] == "Z":
+                break
+        time.sleep(0.05)
+    try:
+        assert not pid_alive(child.pid)
+        assert pid_alive(os.getpid())
+    finally:
+        child.wait()
