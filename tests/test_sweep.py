@@ -509,3 +509,11 @@ def test_report_draws_the_selected_runs_and_table_1(swept, run_cli, tmp_path):
 def test_report_of_a_folder_without_a_summary_says_so(run_cli, tmp_path):
     code, _, err = run_cli("report", tmp_path)
     assert code == 2 and "not a sweep folder (sweep.json is missing" in err
+
+
+def test_a_moved_sweep_folder_keeps_its_pre_trained_runs_settings(data_file):
+    a = TrainConfig(data=str(data_file), init_from="/old/place/sweep/pre-sigmoid-d4.h5")
+    b = TrainConfig(data=str(data_file), init_from="/new/place/sweep/pre-sigmoid-d4.h5")
+    assert grid.differing_settings(a, b) == []
+    c = TrainConfig(data=str(data_file), init_from="/new/place/sweep/pre-sigmoid-d5.h5")
+    assert grid.differing_settings(a, c) != []  # another pre-training is another run

@@ -163,7 +163,9 @@ the asked one is the same setting."""
 
 def differing_settings(stored: TrainConfig, wanted: TrainConfig) -> list[str]:
     """Settings (as flags) in which a run's stored configuration differs from the wanted one,
-    ignoring the resumable ones and sizes that were cut to the data."""
+    ignoring the resumable ones, sizes that were cut to the data, and the folder of a sweep's
+    pre-training file (``init_from``: the file's name comes from its settings, so a sweep
+    folder that was moved or copied still matches)."""
     out = []
     for k in _FIELDS:
         a, b = getattr(stored, k), getattr(wanted, k)
@@ -171,6 +173,8 @@ def differing_settings(stored: TrainConfig, wanted: TrainConfig) -> list[str]:
             continue
         if k in CUT_TO_DATA and a is not None and (b is None or a < b):
             continue
+        if k == "init_from" and a and b and Path(a).name == Path(b).name:
+            continue  # a sweep's pre-training, named from its settings: the folder moved
         out.append(FLAGS.get(k, k))
     return out
 
