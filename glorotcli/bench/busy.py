@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
-from glorotcli.bench.core import SETTLE
+from glorotcli.bench.core import SETTLE, JsonLinesWorker, load_average
 from glorotcli.environment import foreign_environment
 from glorotcli.errors import GlorotError
 
@@ -173,44 +173,15 @@ def stop_spinners(procs: list[subprocess.Popen]) -> None:
         p.wait()
 
 
-class _BusyWorker:
+class _BusyWorker(JsonLinesWorker):
+    close_timeout = 30.0
+
     def __init__(self, settings: BusySettings):
         self.setting = settings.threads
         cmd = [sys.executable, "-m", "glorotcli.bench", "--busy-worker",
                json.dumps(asdict(settings))]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1,
-                                     env=foreign_environment())
+        super().__init__(f"busy benchmark worker {self.setting}", cmd, foreign_environment())
         self.hello: dict = {}
-
-    def read(self) -> dict:
-        line = self.proc.stdout.readline()
-        if not line:
-            err = self.proc.stderr.read().strip().splitlines()
-            raise GlorotError(f"busy benchmark worker {self.setting} died: "
-                              f"{err[-1] if err else 'no message'}")
-        return json.loads(line)
-
-    def ask(self, **request) -> dict:
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        return self.read()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-
-
-def _load() -> float | None:
-    try:
-        return os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return None
 
 
 def run_busy(settings: BusySettings,
@@ -224,7 +195,7 @@ def run_busy(settings: BusySettings,
     workers: list[_BusyWorker] = []
     try:
         time.sleep(0.3)  # let the spinners get going before anyone looks at idle cores
-        load = _load()
+        load = load_average()
         if load is not None:
             result.machine["load_avg_1min"] = load
         # the default worker first, alone: it looks at the idle cores when it starts, and the
@@ -261,7 +232,7 @@ def run_busy(settings: BusySettings,
         for w in workers:
             w.close()
         stop_spinners(spinners)
-    end = _load()
+    end = load_average()
     if end is not None:
         result.machine["load_avg_1min_end"] = end
     return result

@@ -387,7 +387,43 @@ def worker_environment(impl: str, settings: BenchSettings) -> dict[str, str]:
     return env
 
 
-class _Worker:
+class JsonLinesWorker:
+    """A benchmark worker process spoken to in JSON lines: one request on its stdin, one answer
+    on its stdout. ``name`` appears in the error when it dies; ``close_timeout`` seconds are
+    given to it to exit once its stdin closes, then it is killed."""
+
+    close_timeout = 10.0
+
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, bufsize=1, env=env)
+
+    def read(self) -> dict:
+        """The worker's next JSON line; GlorotError with its last stderr line if it died."""
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read().strip().splitlines()
+            raise GlorotError(f"{self.name} died: {err[-1] if err else 'no message'}")
+        return json.loads(line)
+
+    def ask(self, **request) -> dict:
+        """Send one request, return the answer."""
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=self.close_timeout)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
+class _Worker(JsonLinesWorker):
     def __init__(self, impl: str, settings: BenchSettings, threads: int | None = None):
         self.impl = impl
         self.threads = threads  # None: answers every thread count
@@ -395,38 +431,15 @@ class _Worker:
                json.dumps(asdict(settings))]
         if threads is not None:
             cmd.append(str(threads))
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1,
-                                     env=worker_environment(impl, settings))
-        self.hello = self._read()
+        super().__init__(f"benchmark worker {impl}", cmd, worker_environment(impl, settings))
+        self.hello = self.read()
 
     def serves(self, threads: int) -> bool:
         return self.threads is None or self.threads == threads
 
-    def _read(self) -> dict:
-        line = self.proc.stdout.readline()
-        if not line:
-            err = self.proc.stderr.read().strip().splitlines()
-            raise GlorotError(f"benchmark worker {self.impl} died: "
-                              f"{err[-1] if err else 'no message'}")
-        return json.loads(line)
 
-    def ask(self, **request) -> dict:
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-
-
-def _load() -> float | None:
+def load_average() -> float | None:
+    """The 1-minute load average, or None where the system has none."""
     try:
         return os.getloadavg()[0]
     except (AttributeError, OSError):
@@ -450,7 +463,7 @@ def _machine() -> dict:
     info = {"cpus": os.cpu_count(), "cpu_model": _cpu_model(),
             "python": platform.python_version(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "load_avg_1min": _load()}
+            "load_avg_1min": load_average()}
     return {k: v for k, v in info.items() if v is not None}
 
 
@@ -554,7 +567,7 @@ def run_bench(settings: BenchSettings,
                 result.first_step.append(t)
             done += 1
             progress("first step", done, total, seconds=t)
-    end = _load()
+    end = load_average()
     if end is not None:
         result.machine["load_avg_1min_end"] = end
     return result
