@@ -43,7 +43,7 @@ from glorotcli.stats.runlog.layout import (
     active_checkpoint,
     chunk_rows,
 )
-from glorotcli.stats.runlog.reader import _attrs_dict, _open_read, _read_axis, check_format
+from glorotcli.stats.runlog.reader import _open_read, _read_axis, _root_settings, check_format
 from glorotcli.stats.runlog.writer import (
     _append,
     _check_space,
@@ -157,12 +157,7 @@ def read_pretrain(path: str | os.PathLike) -> PretrainData:
     try:
         with f:
             _check_format(f, path)
-            attrs = _attrs_dict(f)
-            try:
-                config = json.loads(attrs.get("config", "{}"))
-                dataset = json.loads(attrs.get("dataset", "{}"))
-            except json.JSONDecodeError as exc:
-                raise GlorotError(f"{path}: a JSON attribute is corrupt ({exc})") from None
+            attrs, config, dataset = _root_settings(f, path)
             sizes = tuple(int(v) for v in attrs.get("sizes", ()))
             if len(sizes) < 2:
                 raise GlorotError(f"{path}: damaged pre-training file (sizes {sizes})")

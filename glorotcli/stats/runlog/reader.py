@@ -191,6 +191,17 @@ def _check_format(f: h5py.File, path: Path) -> None:
         raise GlorotError(f"{path}: damaged run file (/log/step is missing)")
 
 
+def _root_settings(f: h5py.File, path: Path) -> tuple[dict, dict, dict]:
+    """The root attributes, and the JSON ``config`` and ``dataset`` among them, parsed; raises
+    GlorotError for corrupt JSON."""
+    attrs = _attrs_dict(f)
+    try:
+        return (attrs, json.loads(attrs.get("config", "{}")),
+                json.loads(attrs.get("dataset", "{}")))
+    except json.JSONDecodeError as exc:
+        raise GlorotError(f"{path}: a JSON attribute is corrupt ({exc})") from None
+
+
 def _attrs_dict(f: h5py.File) -> dict:
     out = {}
     for k, v in f.attrs.items():
@@ -231,12 +242,7 @@ def read_run(path: str | os.PathLike, *, swmr: bool = True) -> RunData:
     try:
         with f:
             _check_format(f, path)
-            attrs = _attrs_dict(f)
-            try:
-                config = json.loads(attrs.get("config", "{}"))
-                dataset = json.loads(attrs.get("dataset", "{}"))
-            except json.JSONDecodeError as exc:
-                raise GlorotError(f"{path}: a JSON attribute is corrupt ({exc})") from None
+            attrs, config, dataset = _root_settings(f, path)
             missing: list[str] = []
             status = _bytes_str(f["status"][()]).strip("\x00") if "status" in f else "unknown"
             if "status" not in f:
