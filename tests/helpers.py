@@ -57,6 +57,32 @@ def drawn(fig, gid: str, panel: int | None = None):
             np.array([[sg[0][1], sg[1][1]] for sg in segs]))
 
 
+def file_contents(path, skip=()) -> dict:
+    """Every dataset and attribute of a glorot HDF5 file, as arrays, but those named in ``skip``
+    (timings) and the ``created`` attribute. The two checkpoint slots are compared through the
+    one a resume would use (``checkpoint/NAME``): which slot holds it depends on how many
+    checkpoints were written, not on what was computed."""
+    import h5py
+
+    from glorotcli.stats.runlog import CHECKPOINT_SLOTS, active_checkpoint
+
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and name not in skip \
+                    and name.split("/")[0] not in CHECKPOINT_SLOTS:
+                out[name] = obj[()]
+        f.visititems(visit)
+        slot = active_checkpoint(f)
+        for k in f[slot]:
+            if k != "state":
+                out[f"checkpoint/{k}"] = f[slot][k][()]
+        for k, v in f.attrs.items():
+            if k != "created":
+                out[f"@{k}"] = v
+    return out
+
+
 # ------------------------------------------------------------- run files for reports ----
 
 DIM = 16

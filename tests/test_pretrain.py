@@ -16,7 +16,7 @@ import time
 import h5py
 import numpy as np
 import pytest
-from helpers import make_data
+from helpers import file_contents, make_data
 from reference import ref_dae_batch
 
 from glorotcli.config import PretrainConfig, TrainConfig
@@ -196,25 +196,8 @@ def test_reconstruction_error_falls_on_mnist(tmp_path, mnist_dir):
 # ---------------------------------------------------------------- the loop ----
 
 def contents(path) -> dict:
-    """Every dataset and attribute of a file (``VARIES`` left out; the checkpoint through its
-    active slot, whichever slot that is)."""
-    from glorotcli.stats.runlog import CHECKPOINT_SLOTS, active_checkpoint
-
-    out = {}
-    with h5py.File(path, "r") as f:
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset) and name not in VARIES \
-                    and name.split("/")[0] not in CHECKPOINT_SLOTS:
-                out[name] = obj[()]
-        f.visititems(visit)
-        slot = active_checkpoint(f)
-        for k in f[slot]:
-            if k != "state":
-                out[f"checkpoint/{k}"] = f[slot][k][()]
-        for k, v in f.attrs.items():
-            if k != "created":
-                out[f"@{k}"] = v
-    return out
+    """Every dataset and attribute of a file but ``VARIES`` (``helpers.file_contents``)."""
+    return file_contents(path, VARIES)
 
 
 def assert_same_contents(a, b) -> None:

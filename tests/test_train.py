@@ -8,7 +8,7 @@ import signal
 import h5py
 import numpy as np
 import pytest
-from helpers import checkpoint_arrays, make_data
+from helpers import checkpoint_arrays, file_contents, make_data
 
 from glorotcli.config import TrainConfig
 from glorotcli.data.pixels import scale_inputs
@@ -16,7 +16,6 @@ from glorotcli.errors import GlorotError, RunFailed
 from glorotcli.nn.mlp import MLP
 from glorotcli.run import train as core
 from glorotcli.stats.runlog import (
-    CHECKPOINT_SLOTS,
     active_checkpoint,
     read_checkpoint,
     read_run,
@@ -40,24 +39,8 @@ def cfg(data_file, **kw):
 
 
 def contents(path) -> dict:
-    """Every dataset and attribute of a file, as arrays (timing entries left out). The two
-    checkpoint slots are compared through the one a resume would use: which slot holds it
-    depends on how many checkpoints the run wrote, not on what it computed."""
-    out = {}
-    with h5py.File(path, "r") as f:
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset) and name not in TIMING \
-                    and name.split("/")[0] not in CHECKPOINT_SLOTS:
-                out[name] = obj[()]
-        f.visititems(visit)
-        slot = active_checkpoint(f)
-        for k in f[slot]:
-            if k != "state":
-                out[f"checkpoint(active)/{k}"] = f[slot][k][()]
-        for k, v in f.attrs.items():
-            if k != "created":
-                out[f"@{k}"] = v
-    return out
+    """Every dataset and attribute of a file but ``TIMING`` (``helpers.file_contents``)."""
+    return file_contents(path, TIMING)
 
 
 def assert_same_contents(a, b):
