@@ -212,3 +212,36 @@ def test_chunks_partition_the_range_evenly_at_aligned_starts(n, n_chunks, align)
     assert min(sizes) >= 0 and all(lo % align == 0 for lo, _ in bounds if lo < n)
     full = [s for s, (lo, hi) in zip(sizes, bounds, strict=True) if hi < n]  # all but the tail
     assert max(sizes) - min(full or sizes) <= align  # as even as the alignment allows
+
+
+# Register tiles of the forward (glorotcli/nn/simd.py): every block shape (batches 1-24 cover all
+# eleven), full tiles and the masked last tile (150 columns: 128 + 22 in float32, 64 + 64 + 22 or
+# 48 + 48 + 48 + 6 in float64 tiles), and a 2-thread split of the columns at a vector boundary
+@pytest.mark.parametrize("B", range(1, 25))
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-6), (np.float64, 1e-14)])
+def test_forward_tiles_match_the_reference_at_every_batch_size(B, dtype, tol):
+    sizes = (40, 150, 37, 5)
+    net = _net("tanh", dtype, sizes=sizes)
+    (x, _), = _batches(1, B, sizes, dtype)
+    outs = []
+    for threads in (1, 2):
+        trainer = mlp.Trainer(net, threads=threads, path="fused")
+        outs.append(trainer.forward(x, copy=True))
+    for i, (W, b) in enumerate(zip(net.W, net.b, strict=True)):  # each layer from its input
+        z, W = outs[0].z[i].astype(np.float64), W.astype(np.float64)
+        scale = (np.abs(z) @ np.abs(W)).max() + np.abs(b).max()
+        np.testing.assert_allclose(outs[0].s[i], z @ W + b, rtol=0, atol=tol * scale)
+    for a, b in zip(outs[0].s, outs[1].s, strict=True):  # each column summed by one lane
+        assert np.array_equal(a, b)
+
+
+def test_every_tile_shape_a_batch_can_ask_for_is_compiled():
+    from glorotcli.nn import simd
+
+    for B in range(1, 600):
+        assert simd._shapes(B) <= set(simd._TILES), B
+        blocks, nv = simd.tile_blocks(B)
+        sizes = [B // blocks + (i < B % blocks) for i in range(blocks)]
+        assert sum(sizes) == B and max(sizes) <= simd.MAX_BLOCK
+        rb = max(sizes)
+        assert rb * nv + nv + 1 <= 32  # accumulators, W vectors and a broadcast fit in registers

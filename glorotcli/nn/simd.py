@@ -1,0 +1,220 @@
+"""Register-blocked forward tiles, written in LLVM IR with explicit vector types.
+
+The forward product of a small batch, ``s = z @ W`` with z (B, n_in) and B <= 16, is fastest when
+a block of ``rb`` examples times ``nv`` vectors of columns is accumulated in registers while the
+kernel walks down all n_in rows of W once: per row it loads ``nv`` vectors of W, broadcasts the
+``rb`` inputs and does ``rb * nv`` fused multiply-adds, and nothing else touches memory. Numba's
+own loops keep such accumulators in memory (a NumPy array cannot live in registers), so the tile
+is generated here as LLVM IR through ``numba.extending.intrinsic``, with ``<lanes x float>``
+vectors the width of one AVX-512 register (64 bytes; LLVM splits them on narrower hardware).
+Measured on one 1000 x 1000 layer with its weights streamed as in a step, against the
+eight-rows-per-pass Numba loop it replaced: 1.1x at B=1, 1.3-1.6x at B=2-6, 2.0x at B=10, 1.8x at
+B=16 (``docs/performance.md``, "What was tried").
+
+Each output element is summed by one lane in one order, k = 0, 1, ..., n_in - 1 (one FMA per
+row), whatever tile, block or thread computes it: results do not depend on the thread count or on
+where a tile starts. The last tile of a range may be narrower than ``nv`` vectors; it uses masked
+loads and stores (``llvm.masked.load``/``store``), so nothing outside the range is read or written.
+"""
+
+from __future__ import annotations
+
+import numba
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+VECTOR_BYTES = 64  # one AVX-512 register
+
+_I32 = ir.IntType(32)
+
+
+def _vector_type(context, dtype):
+    """(LLVM element type, lanes, vector type) for a Numba float dtype."""
+    element = context.get_value_type(dtype)
+    lanes = VECTOR_BYTES // (dtype.bitwidth // 8)
+    return element, lanes, ir.VectorType(element, lanes)
+
+
+def _suffix(vec: ir.VectorType) -> str:
+    return f"v{vec.count}{'f32' if isinstance(vec.element, ir.FloatType) else 'f64'}"
+
+
+def _splat(builder, vec_type, x):
+    """A vector whose every lane is x."""
+    undef = ir.Constant(vec_type, ir.Undefined)
+    one = builder.insert_element(undef, x, ir.Constant(_I32, 0))
+    zeros = ir.Constant(ir.VectorType(_I32, vec_type.count), [0] * vec_type.count)
+    return builder.shuffle_vector(one, undef, zeros)
+
+
+def _fma(builder, vec, a, b, c):
+    """a * b + c, one rounding (``llvm.fma``)."""
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec, vec, vec]),
+                                        "llvm.fma." + _suffix(vec))
+    return builder.call(fn, [a, b, c])
+
+
+def _pointer(builder, vec, base, index):
+    return builder.bitcast(builder.gep(base, [index]), vec.as_pointer())
+
+
+def _load(builder, vec, base, index):
+    return builder.load(_pointer(builder, vec, base, index), align=4)
+
+
+def _store(builder, vec, value, base, index):
+    builder.store(value, _pointer(builder, vec, base, index), align=4)
+
+
+def _masked_load(builder, vec, base, index, mask):
+    """Lanes where ``mask`` is false read nothing and give 0."""
+    fnty = ir.FunctionType(vec, [vec.as_pointer(), _I32, mask.type, vec])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.load.{_suffix(vec)}.p0")
+    return builder.call(fn, [_pointer(builder, vec, base, index), ir.Constant(_I32, 4), mask,
+                             ir.Constant(vec, None)])
+
+
+def _masked_store(builder, vec, value, base, index, mask):
+    """Lanes where ``mask`` is false write nothing."""
+    fnty = ir.FunctionType(ir.VoidType(), [vec, vec.as_pointer(), _I32, mask.type])
+    name = f"llvm.masked.store.{_suffix(vec)}.p0"
+    fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+    builder.call(fn, [value, _pointer(builder, vec, base, index), ir.Constant(_I32, 4), mask])
+
+
+def forward_tile(rb: int, nv: int):
+    """An intrinsic ``tile(zT, W, out, j, width, r0)`` for blocks of ``rb`` examples and tiles of
+    ``nv`` vectors of columns.
+
+    zT (n_in, B) and W (n_in, n_out) are C-contiguous arrays of one float dtype, out (B, n_out)
+    of the same dtype. It writes ``out[r0:r0+rb, j:j+width] = zT[:, r0:r0+rb].T @ W[:, j:j+width]``
+    for ``1 <= width <= nv * lanes`` (lanes = 16 for float32, 8 for float64); nothing else is read
+    or written. Nothing is checked: the caller guarantees the bounds. ``rb * nv + nv + 1`` vector
+    registers must fit in the 32 of AVX-512 or the accumulators spill.
+    """
+
+    @intrinsic
+    def tile(typingctx, zT, W, out, j, width, r0):
+        sig = types.void(zT, W, out, types.intp, types.intp, types.intp)
+
+        def codegen(context, builder, signature, args):
+            z_arr = context.make_array(signature.args[0])(context, builder, args[0])
+            w_arr = context.make_array(signature.args[1])(context, builder, args[1])
+            o_arr = context.make_array(signature.args[2])(context, builder, args[2])
+            j, width, r0 = args[3:]
+            _, lanes, vec = _vector_type(context, signature.args[1].dtype)
+            intp = context.get_value_type(types.intp)
+
+            def const(x):
+                return ir.Constant(intp, x)
+
+            n_in, n_out = cgutils.unpack_tuple(builder, w_arr.shape)
+            batch = cgutils.unpack_tuple(builder, z_arr.shape)[1]
+            acc = [[cgutils.alloca_once(builder, vec) for _ in range(nv)] for _ in range(rb)]
+
+            def emit(load, store):
+                for row in acc:
+                    for a in row:
+                        builder.store(ir.Constant(vec, None), a)
+                with cgutils.for_range(builder, n_in) as loop:
+                    k = loop.index
+                    w_at = builder.add(builder.mul(k, n_out), j)
+                    w = [load(v, w_arr.data, builder.add(w_at, const(v * lanes)))
+                         for v in range(nv)]
+                    z_at = builder.add(builder.mul(k, batch), r0)
+                    for r in range(rb):
+                        x = builder.load(builder.gep(z_arr.data, [builder.add(z_at, const(r))]))
+                        xs = _splat(builder, vec, x)
+                        for v in range(nv):
+                            builder.store(_fma(builder, vec, xs, w[v], builder.load(acc[r][v])),
+                                          acc[r][v])
+                for r in range(rb):
+                    o_at = builder.add(builder.mul(builder.add(r0, const(r)), n_out), j)
+                    for v in range(nv):
+                        store(v, builder.load(acc[r][v]), o_arr.data,
+                              builder.add(o_at, const(v * lanes)))
+
+            full = builder.icmp_signed("==", width, const(nv * lanes))
+            with builder.if_else(full) as (whole, partial):
+                with whole:
+                    emit(lambda v, base, at: _load(builder, vec, base, at),
+                         lambda v, value, base, at: _store(builder, vec, value, base, at))
+                with partial:
+                    ivec = ir.VectorType(intp, lanes)
+                    widths = _splat(builder, ivec, width)
+                    masks = [builder.icmp_signed(
+                        "<", ir.Constant(ivec, [v * lanes + i for i in range(lanes)]), widths)
+                        for v in range(nv)]
+                    emit(lambda v, base, at: _masked_load(builder, vec, base, at, masks[v]),
+                         lambda v, value, base, at: _masked_store(builder, vec, value, base, at,
+                                                                  masks[v]))
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tile
+
+
+#: Vectors of columns per tile for a block of rb examples (index rb, 1-8): as wide as the 32
+#: registers allow (rb * nv + nv + 1 <= 32), measured best among the fitting shapes at B = 1, 2,
+#: 3, 4, 6, 8, 10, 12 and 16 (docs/performance.md).
+TILE_VECTORS = (0, 8, 8, 6, 6, 5, 4, 3, 3)
+
+#: Largest block of examples one tile accumulates; larger batches go in several blocks.
+MAX_BLOCK = 8
+
+
+@numba.njit(cache=True)
+def tile_blocks(batch):
+    """(number of blocks, vectors per tile) for a batch of ``batch`` >= 1 examples.
+
+    Up to 8 examples make one block; more go in ceil(batch / 8) blocks as even as possible, the
+    first ``batch % blocks`` one example larger (10: 5 + 5; 9: 5 + 4), all with the tile width of
+    the largest block, so one pass down a tile of W serves every block (the later ones read it
+    from L2).
+    """
+    blocks = (batch + MAX_BLOCK - 1) // MAX_BLOCK
+    return blocks, TILE_VECTORS[(batch + blocks - 1) // blocks]
+
+
+def _shapes(batch: int) -> set[tuple[int, int]]:
+    """The (rb, nv) tiles a batch uses."""
+    blocks, nv = tile_blocks.py_func(batch)
+    return {(batch // blocks + (i < batch % blocks), nv) for i in range(blocks)}
+
+
+_TILES = {shape: forward_tile(*shape) for B in range(1, 65) for shape in _shapes(B)}
+_T1_8, _T2_8, _T3_6, _T4_6, _T5_5, _T6_4, _T7_3, _T8_3 = (
+    _TILES[1, 8], _TILES[2, 8], _TILES[3, 6], _TILES[4, 6], _TILES[5, 5], _TILES[6, 4],
+    _TILES[7, 3], _TILES[8, 3])
+_T4_5, _T5_4, _T6_3 = _TILES[4, 5], _TILES[5, 4], _TILES[6, 3]  # every key of _TILES (tested)
+
+
+@numba.njit(cache=True, inline="always")
+def tile(zT, W, out, j, width, r0, rb, nv):
+    """``out[r0:r0+rb, j:j+width] = zT[:, r0:r0+rb].T @ W[:, j:j+width]`` with the tile of
+    ``tile_plan``'s (rb, nv); see ``forward_tile``."""
+    if rb == 1:
+        _T1_8(zT, W, out, j, width, r0)
+    elif rb == 2:
+        _T2_8(zT, W, out, j, width, r0)
+    elif rb == 3:
+        _T3_6(zT, W, out, j, width, r0)
+    elif rb == 4 and nv == 6:
+        _T4_6(zT, W, out, j, width, r0)
+    elif rb == 4:
+        _T4_5(zT, W, out, j, width, r0)
+    elif rb == 5 and nv == 5:
+        _T5_5(zT, W, out, j, width, r0)
+    elif rb == 5:
+        _T5_4(zT, W, out, j, width, r0)
+    elif rb == 6 and nv == 4:
+        _T6_4(zT, W, out, j, width, r0)
+    elif rb == 6:
+        _T6_3(zT, W, out, j, width, r0)
+    elif rb == 7:
+        _T7_3(zT, W, out, j, width, r0)
+    else:
+        _T8_3(zT, W, out, j, width, r0)
