@@ -116,11 +116,12 @@ def test_any_shape_and_batch_size_matches_the_reference(n_in, hidden, n_out, B, 
         np.testing.assert_allclose(fwd.z[i + 1], z, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("B", [4, 5, 6, 7, 8, 9, 10, 11, 12, 16])
-def test_every_block_of_the_row_pair_backward_matches_the_reference(B):
-    # B >= 5 takes rows in pairs, examples in blocks of 4, 2, 1 (first, middle and last passes
-    # of each width occur among these B); an odd fan-in leaves one row unpaired
-    sizes = (9, 7, 6, 3)
+# The backward (glorotcli/nn/simd.py backward_pass): examples in 1-4 passes of at most six (only,
+# first, middle and last passes all occur among B = 1-20), rows in pairs with an unpaired last row
+# (odd fan-ins), full vectors of columns and a masked tail (150 and 37 columns), 2 threads
+@pytest.mark.parametrize("B", range(1, 21))
+def test_every_pass_of_the_backward_matches_the_reference(B):
+    sizes = (41, 150, 37, 5)
     net = _net("tanh", np.float64, sizes=sizes)
     (x, y), = _batches(1, B, sizes)
     ref_W, ref_b = [w.copy() for w in net.W], [b.copy() for b in net.b]
@@ -142,8 +143,8 @@ def test_same_seed_and_threads_give_bit_identical_weights(path):
         assert np.array_equal(a, b)
 
 
-# the forward's eight-, four- and one-row passes; the backward one row at a time (B < 5) and in
-# pairs of rows (B >= 5); odd fan-ins put an unpaired row where a 2-thread split could cut a pair
+# one and two blocks of the forward's tiles, one to three passes of the backward; odd fan-ins put
+# an unpaired row where a 2-thread split could cut a pair
 @pytest.mark.parametrize("B", [1, 2, 3, 5, 10, 16])
 @pytest.mark.parametrize("sizes", [(64, 48, 48, 5), (67, 47, 33, 5)])
 def test_fused_path_does_not_depend_on_the_thread_count(B, sizes):

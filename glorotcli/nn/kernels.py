@@ -8,7 +8,8 @@ Layer i computes ``s = z @ W + b`` and ``z' = f(s)`` (W is (fan_in, fan_out), ro
 - ``_dense_backward_update``: one pass over W that both back-propagates and applies the SGD update.
   For each row k of W (input unit k) it computes dC/dz_k = sum_j dC/ds_j W_kj with the old row,
   multiplies by f'(s_k) to get the back-propagated gradient of the layer below, and then updates
-  the row with the weight gradient dC/dW_kj = sum_b z_bk dC/ds_bj. Threads split the rows.
+  the row with the weight gradient dC/dW_kj = sum_b z_bk dC/ds_bj (rows in pairs, register
+  blocks from ``simd.py``). Threads split the rows.
 - ``_bias_act`` / ``_update``: the serial elementwise pieces of the BLAS path (large batches),
   where NumPy ``@`` does the matrix products.
 - ``_softmax_out``: softmax, the output back-propagated gradient and the mean cost, in one go.
@@ -128,374 +129,43 @@ def _dense_backward_update(z_in, s_in, W, b, ds, lr, ds_in, kind, need_ds_in, n_
     ``ds_in`` (B, fan_in): written with dC/ds of the layer below = (ds @ W_old.T) * f'(s_in),
     when ``need_ds_in``. Then W -= lr * z_in.T @ ds and b -= lr * ds.sum(0).
 
-    Per row k of W the examples go in blocks of four (then two, then one): each pass over the row
-    accumulates the blocks's dot products with the old row and its terms of the weight gradient;
-    the last pass writes the updated row.
+    Rows of W go in pairs (the last row of an odd fan_in alone), the examples in blocks of at most
+    six (``simd.backward_pass``, register-blocked, asking for the rows ahead): each pass forms the
+    block's dot products with the old rows and its terms of the weight gradient; the last pass
+    writes the updated rows. Threads split the rows in chunks that start at even rows, so every
+    row takes the same passes for any thread count, and the results do not depend on it.
     """
     B, n_in = z_in.shape
     n_out = W.shape[1]
     zero = np.zeros(1, dtype=W.dtype)[0]
-    for c in prange(n_chunks):
-        k0, k1 = _chunk_bounds(n_in, n_chunks, c, 1)
-        if k1 <= k0:
-            continue
-        g = np.zeros(n_out, dtype=W.dtype)
-        dz = np.empty(B, dtype=W.dtype)
-        for k in range(k0, k1):
-            Wk = W[k]
-            r = 0
-            while r < B:
-                m = min(4, B - r)
-                last = r + m >= B
-                first = r == 0
-                z0 = z_in[r, k]
-                d0 = ds[r]
-                a0 = zero
-                if m == 4:
-                    z1 = z_in[r + 1, k]
-                    z2 = z_in[r + 2, k]
-                    z3 = z_in[r + 3, k]
-                    d1 = ds[r + 1]
-                    d2 = ds[r + 2]
-                    d3 = ds[r + 3]
-                    a1 = zero
-                    a2 = zero
-                    a3 = zero
-                    if first and last:
-                        for j in range(n_out):
-                            w = Wk[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            e2 = d2[j]
-                            e3 = d3[j]
-                            a0 += e0 * w
-                            a1 += e1 * w
-                            a2 += e2 * w
-                            a3 += e3 * w
-                            Wk[j] = w - lr * (z0 * e0 + z1 * e1 + z2 * e2 + z3 * e3)
-                    elif first:
-                        for j in range(n_out):
-                            w = Wk[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            e2 = d2[j]
-                            e3 = d3[j]
-                            a0 += e0 * w
-                            a1 += e1 * w
-                            a2 += e2 * w
-                            a3 += e3 * w
-                            g[j] = z0 * e0 + z1 * e1 + z2 * e2 + z3 * e3
-                    elif last:
-                        for j in range(n_out):
-                            w = Wk[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            e2 = d2[j]
-                            e3 = d3[j]
-                            a0 += e0 * w
-                            a1 += e1 * w
-                            a2 += e2 * w
-                            a3 += e3 * w
-                            Wk[j] = w - lr * (g[j] + (z0 * e0 + z1 * e1 + z2 * e2 + z3 * e3))
-                    else:
-                        for j in range(n_out):
-                            w = Wk[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            e2 = d2[j]
-                            e3 = d3[j]
-                            a0 += e0 * w
-                            a1 += e1 * w
-                            a2 += e2 * w
-                            a3 += e3 * w
-                            g[j] += z0 * e0 + z1 * e1 + z2 * e2 + z3 * e3
-                    dz[r + 1] = a1
-                    dz[r + 2] = a2
-                    dz[r + 3] = a3
-                    m = 4
-                elif m >= 2:
-                    m = 2
-                    last = r + 2 >= B
-                    z1 = z_in[r + 1, k]
-                    d1 = ds[r + 1]
-                    a1 = zero
-                    if first and last:
-                        for j in range(n_out):
-                            w = Wk[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            a0 += e0 * w
-                            a1 += e1 * w
-                            Wk[j] = w - lr * (z0 * e0 + z1 * e1)
-                    elif first:
-                        for j in range(n_out):
-                            w = Wk[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            a0 += e0 * w
-                            a1 += e1 * w
-                            g[j] = z0 * e0 + z1 * e1
-                    elif last:
-                        for j in range(n_out):
-                            w = Wk[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            a0 += e0 * w
-                            a1 += e1 * w
-                            Wk[j] = w - lr * (g[j] + (z0 * e0 + z1 * e1))
-                    else:
-                        for j in range(n_out):
-                            w = Wk[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            a0 += e0 * w
-                            a1 += e1 * w
-                            g[j] += z0 * e0 + z1 * e1
-                    dz[r + 1] = a1
-                else:
-                    m = 1
-                    last = r + 1 >= B
-                    if first and last:
-                        for j in range(n_out):
-                            w = Wk[j]
-                            e0 = d0[j]
-                            a0 += e0 * w
-                            Wk[j] = w - lr * (z0 * e0)
-                    elif first:
-                        for j in range(n_out):
-                            e0 = d0[j]
-                            a0 += e0 * Wk[j]
-                            g[j] = z0 * e0
-                    elif last:
-                        for j in range(n_out):
-                            w = Wk[j]
-                            e0 = d0[j]
-                            a0 += e0 * w
-                            Wk[j] = w - lr * (g[j] + z0 * e0)
-                    else:
-                        for j in range(n_out):
-                            e0 = d0[j]
-                            a0 += e0 * Wk[j]
-                            g[j] += z0 * e0
-                dz[r] = a0
-                r += m
-            if need_ds_in:
-                for r in range(B):
-                    ds_in[r, k] = dz[r] * _fprime(s_in[r, k], z_in[r, k], kind)
-    # the bias: one short serial pass
-    for j in range(n_out):
-        t = zero
-        for r in range(B):
-            t += ds[r, j]
-        b[j] -= lr * t
-
-
-#: Smallest batch whose backward pass takes rows of W in pairs (``_dense_backward_update_pairs``):
-#: 1.07x faster than one row at a time at B=5, 1.2x at B=6-8, 1.45x at B=10, 1.4x at B=16 (one
-#: thread, weights streamed as in a step); 0.6-0.9x at B=1-4, where one pass over a row
-#: already covers all examples.
-PAIR_MIN_B = 5
-
-
-@numba.njit(cache=True, parallel=True, fastmath=FASTMATH, error_model="numpy")
-def _dense_backward_update_pairs(z_in, s_in, W, b, ds, lr, ds_in, kind, need_ds_in, n_chunks):
-    """``_dense_backward_update`` for B >= PAIR_MIN_B, two rows of W per pass.
-
-    Same arguments and results (up to rounding of the sums): per pair of rows k, k+1 the
-    examples go in blocks of four (then two, then one); each pass loads every dC/ds element once
-    for both rows (twice the multiply-adds per load). Threads split the rows in chunks that start
-    at even rows, so every row takes the same path (pair, or the last row of an odd fan_in alone)
-    for any thread count, and the results do not depend on it.
-    """
-    B, n_in = z_in.shape
-    n_out = W.shape[1]
-    zero = np.zeros(1, dtype=W.dtype)[0]
+    passes = simd.pass_blocks(B)
+    zT = np.ascontiguousarray(z_in.T)
     for c in prange(n_chunks):
         k0, k1 = _chunk_bounds(n_in, n_chunks, c, 2)
-        if k1 <= k0:
-            continue
-        g = np.zeros((2, n_out), dtype=W.dtype)
-        dz = np.empty((2, B), dtype=W.dtype)
-        g0 = g[0]
-        g1 = g[1]
+        g = np.empty((2, n_out), dtype=W.dtype)
+        dots = np.empty((2, B), dtype=W.dtype)
         k = k0
-        while k + 2 <= k1:
-            W0 = W[k]
-            W1 = W[k + 1]
-            r = 0
-            while r < B:
-                if B - r >= 4:
-                    d0 = ds[r]
-                    d1 = ds[r + 1]
-                    d2 = ds[r + 2]
-                    d3 = ds[r + 3]
-                    z00 = z_in[r, k]
-                    z01 = z_in[r + 1, k]
-                    z02 = z_in[r + 2, k]
-                    z03 = z_in[r + 3, k]
-                    z10 = z_in[r, k + 1]
-                    z11 = z_in[r + 1, k + 1]
-                    z12 = z_in[r + 2, k + 1]
-                    z13 = z_in[r + 3, k + 1]
-                    a00 = zero
-                    a01 = zero
-                    a02 = zero
-                    a03 = zero
-                    a10 = zero
-                    a11 = zero
-                    a12 = zero
-                    a13 = zero
-                    if r == 0:
-                        for j in range(n_out):
-                            w0 = W0[j]
-                            w1 = W1[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            e2 = d2[j]
-                            e3 = d3[j]
-                            a00 += e0 * w0
-                            a10 += e0 * w1
-                            a01 += e1 * w0
-                            a11 += e1 * w1
-                            a02 += e2 * w0
-                            a12 += e2 * w1
-                            a03 += e3 * w0
-                            a13 += e3 * w1
-                            g0[j] = z00 * e0 + z01 * e1 + z02 * e2 + z03 * e3
-                            g1[j] = z10 * e0 + z11 * e1 + z12 * e2 + z13 * e3
-                    elif r + 4 < B:
-                        for j in range(n_out):
-                            w0 = W0[j]
-                            w1 = W1[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            e2 = d2[j]
-                            e3 = d3[j]
-                            a00 += e0 * w0
-                            a10 += e0 * w1
-                            a01 += e1 * w0
-                            a11 += e1 * w1
-                            a02 += e2 * w0
-                            a12 += e2 * w1
-                            a03 += e3 * w0
-                            a13 += e3 * w1
-                            g0[j] += z00 * e0 + z01 * e1 + z02 * e2 + z03 * e3
-                            g1[j] += z10 * e0 + z11 * e1 + z12 * e2 + z13 * e3
-                    else:
-                        for j in range(n_out):
-                            w0 = W0[j]
-                            w1 = W1[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            e2 = d2[j]
-                            e3 = d3[j]
-                            a00 += e0 * w0
-                            a10 += e0 * w1
-                            a01 += e1 * w0
-                            a11 += e1 * w1
-                            a02 += e2 * w0
-                            a12 += e2 * w1
-                            a03 += e3 * w0
-                            a13 += e3 * w1
-                            W0[j] = w0 - lr * (g0[j] + (z00 * e0 + z01 * e1 + z02 * e2 + z03 * e3))
-                            W1[j] = w1 - lr * (g1[j] + (z10 * e0 + z11 * e1 + z12 * e2 + z13 * e3))
-                    dz[0, r] = a00
-                    dz[1, r] = a10
-                    dz[0, r + 1] = a01
-                    dz[1, r + 1] = a11
-                    dz[0, r + 2] = a02
-                    dz[1, r + 2] = a12
-                    dz[0, r + 3] = a03
-                    dz[1, r + 3] = a13
-                    r += 4
-                elif B - r >= 2:
-                    d0 = ds[r]
-                    d1 = ds[r + 1]
-                    z00 = z_in[r, k]
-                    z01 = z_in[r + 1, k]
-                    z10 = z_in[r, k + 1]
-                    z11 = z_in[r + 1, k + 1]
-                    a00 = zero
-                    a01 = zero
-                    a10 = zero
-                    a11 = zero
-                    if r + 2 < B:
-                        for j in range(n_out):
-                            w0 = W0[j]
-                            w1 = W1[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            a00 += e0 * w0
-                            a10 += e0 * w1
-                            a01 += e1 * w0
-                            a11 += e1 * w1
-                            g0[j] += z00 * e0 + z01 * e1
-                            g1[j] += z10 * e0 + z11 * e1
-                    else:
-                        for j in range(n_out):
-                            w0 = W0[j]
-                            w1 = W1[j]
-                            e0 = d0[j]
-                            e1 = d1[j]
-                            a00 += e0 * w0
-                            a10 += e0 * w1
-                            a01 += e1 * w0
-                            a11 += e1 * w1
-                            W0[j] = w0 - lr * (g0[j] + (z00 * e0 + z01 * e1))
-                            W1[j] = w1 - lr * (g1[j] + (z10 * e0 + z11 * e1))
-                    dz[0, r] = a00
-                    dz[1, r] = a10
-                    dz[0, r + 1] = a01
-                    dz[1, r + 1] = a11
-                    r += 2
+        while k < k1:
+            nr = 2 if k + 2 <= k1 else 1
+            r0 = 0
+            for i in range(passes):
+                rb = B // passes + (1 if i < B % passes else 0)
+                if passes == 1:
+                    mode = simd.ONLY
+                elif i == 0:
+                    mode = simd.FIRST
+                elif i == passes - 1:
+                    mode = simd.LAST
                 else:
-                    d0 = ds[r]
-                    z00 = z_in[r, k]
-                    z10 = z_in[r, k + 1]
-                    a00 = zero
-                    a10 = zero
-                    for j in range(n_out):
-                        w0 = W0[j]
-                        w1 = W1[j]
-                        e0 = d0[j]
-                        a00 += e0 * w0
-                        a10 += e0 * w1
-                        W0[j] = w0 - lr * (g0[j] + (z00 * e0))
-                        W1[j] = w1 - lr * (g1[j] + (z10 * e0))
-                    dz[0, r] = a00
-                    dz[1, r] = a10
-                    r += 1
+                    mode = simd.MIDDLE
+                simd.backward(zT, W, ds, g, dots, k, r0, lr, mode, nr, rb)
+                r0 += rb
             if need_ds_in:
-                for r in range(B):
-                    ds_in[r, k] = dz[0, r] * _fprime(s_in[r, k], z_in[r, k], kind)
-                    ds_in[r, k + 1] = dz[1, r] * _fprime(s_in[r, k + 1], z_in[r, k + 1], kind)
-            k += 2
-        if k < k1:  # the last row of an odd fan_in: one example per pass
-            Wk = W[k]
-            for r in range(B):
-                zr = z_in[r, k]
-                d0 = ds[r]
-                a0 = zero
-                if r == 0:
-                    for j in range(n_out):
-                        e0 = d0[j]
-                        a0 += e0 * Wk[j]
-                        g0[j] = zr * e0
-                elif r < B - 1:
-                    for j in range(n_out):
-                        e0 = d0[j]
-                        a0 += e0 * Wk[j]
-                        g0[j] += zr * e0
-                else:
-                    for j in range(n_out):
-                        w = Wk[j]
-                        e0 = d0[j]
-                        a0 += e0 * w
-                        Wk[j] = w - lr * (g0[j] + zr * e0)
-                dz[0, r] = a0
-            if need_ds_in:
-                for r in range(B):
-                    ds_in[r, k] = dz[0, r] * _fprime(s_in[r, k], z_in[r, k], kind)
+                for r in range(nr):
+                    for e in range(B):
+                        ds_in[e, k + r] = dots[r, e] * _fprime(s_in[e, k + r], z_in[e, k + r],
+                                                               kind)
+            k += nr
     # the bias: one short serial pass
     for j in range(n_out):
         t = zero

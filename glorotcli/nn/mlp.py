@@ -297,10 +297,9 @@ class Trainer:
                 dW = bufs.dW[:W.size].reshape(W.shape)
                 np.matmul(bufs.z[i].T, ds, out=dW)
                 K._update(W, dW, net.b[i], ds, lr)
-            else:  # rows of W in pairs from PAIR_MIN_B examples on (measured: kernels.py)
-                backward = (K._dense_backward_update_pairs if ds.shape[0] >= K.PAIR_MIN_B
-                            else K._dense_backward_update)
-                backward(bufs.z[i], s_in, W, net.b[i], ds, lr, ds_in, self._kind, below, n)
+            else:
+                K._dense_backward_update(bufs.z[i], s_in, W, net.b[i], ds, lr, ds_in,
+                                         self._kind, below, n)
 
     def _context(self, blas: bool):
         return use_threads(1, blas=self.threads) if blas else use_threads(self.threads, blas=1)

@@ -84,6 +84,36 @@ def _masked_store(builder, vec, value, base, index, mask):
     builder.call(fn, [value, _pointer(builder, vec, base, index), ir.Constant(_I32, 4), mask])
 
 
+def _prefetch_for_write(builder, base, index):
+    """Ask for the cache line of base[index] in a writable state (``llvm.prefetch``, rw=1,
+    locality 3, data). A hint: it never faults, also past the end of an array."""
+    i8p = ir.IntType(8).as_pointer()
+    fnty = ir.FunctionType(ir.VoidType(), [i8p, _I32, _I32, _I32])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+    ptr = builder.bitcast(builder.gep(base, [index]), i8p)
+    builder.call(fn, [ptr, ir.Constant(_I32, 1), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
+
+
+def _horizontal_sum(builder, v):
+    """The sum of a vector's lanes, halving it log2(lanes) times (a fixed order)."""
+    n = v.type.count
+    while n > 1:
+        half = n // 2
+        lo = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, half), list(range(half))))
+        hi = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, half),
+                                                      list(range(half, n))))
+        v = builder.fadd(lo, hi)
+        n = half
+    return builder.extract_element(v, ir.Constant(_I32, 0))
+
+
+def _lane_mask(builder, intp, lanes, offset, width):
+    """<lanes x i1>: lane i is on when offset + i < width."""
+    ivec = ir.VectorType(intp, lanes)
+    return builder.icmp_signed("<", ir.Constant(ivec, [offset + i for i in range(lanes)]),
+                               _splat(builder, ivec, width))
+
+
 def forward_tile(rb: int, nv: int):
     """An intrinsic ``tile(zT, W, out, j, width, r0)`` for blocks of ``rb`` examples and tiles of
     ``nv`` vectors of columns.
@@ -142,11 +172,8 @@ def forward_tile(rb: int, nv: int):
                     emit(lambda v, base, at: _load(builder, vec, base, at),
                          lambda v, value, base, at: _store(builder, vec, value, base, at))
                 with partial:
-                    ivec = ir.VectorType(intp, lanes)
-                    widths = _splat(builder, ivec, width)
-                    masks = [builder.icmp_signed(
-                        "<", ir.Constant(ivec, [v * lanes + i for i in range(lanes)]), widths)
-                        for v in range(nv)]
+                    masks = [_lane_mask(builder, intp, lanes, v * lanes, width)
+                             for v in range(nv)]
                     emit(lambda v, base, at: _masked_load(builder, vec, base, at, masks[v]),
                          lambda v, value, base, at: _masked_store(builder, vec, value, base, at,
                                                                   masks[v]))
@@ -218,3 +245,166 @@ def tile(zT, W, out, j, width, r0, rb, nv):
         _T7_3(zT, W, out, j, width, r0)
     else:
         _T8_3(zT, W, out, j, width, r0)
+
+
+#: Modes of a backward pass (``backward_pass``): how it treats the weight gradient of its rows.
+ONLY, FIRST, MIDDLE, LAST = 0, 1, 2, 3
+
+#: Largest block of examples one backward pass takes (two rows: 2 x 6 dot products, 2 x 6 inputs
+#: and 5 more vectors fit in 32 registers); larger batches go in several passes.
+MAX_PASS_EXAMPLES = 6
+
+#: Rows ahead of the current pair whose cache lines the first pass asks for (write intent):
+#: 1.1x without it, 1.5x with 2-8 rows ahead at B=10, weights streamed (docs/performance.md).
+PREFETCH_ROWS = 4
+
+
+def backward_pass(nr: int, rb: int):
+    """An intrinsic ``bpass(zT, W, ds, g, dots, k, r0, lr, mode)``: one pass along rows
+    k..k+nr-1 of W for the examples r0..r0+rb-1 of a back-propagation with SGD update.
+
+    zT (n_in, B), W (n_in, n_out), ds (B, n_out) dC/ds of this layer, g (2, n_out) the weight
+    gradient carried between passes, dots (2, B): C-contiguous, one float dtype; lr a scalar.
+    With G_r = sum_b zT[k+r, r0+b] * ds[r0+b, :] (b in order) it writes, for r < nr,
+    ``dots[r, r0+b] = ds[r0+b, :] . W[k+r, :]`` (the old row: lanes summed in order, then
+    ``_horizontal_sum``) and, by ``mode``: ONLY ``W[k+r] -= lr * G_r``; FIRST ``g[r] = G_r``;
+    MIDDLE ``g[r] += G_r``; LAST ``W[k+r] -= lr * (g[r] + G_r)``. The first pass over a row
+    (ONLY, FIRST) asks for the rows ``PREFETCH_ROWS`` ahead. Nothing is checked.
+    """
+
+    @intrinsic
+    def bpass(typingctx, zT, W, ds, g, dots, k, r0, lr, mode):
+        sig = types.void(zT, W, ds, g, dots, types.intp, types.intp, lr, types.intp)
+
+        def codegen(context, builder, signature, args):
+            arrays = [context.make_array(t)(context, builder, a)
+                      for t, a in zip(signature.args[:5], args[:5], strict=True)]
+            z_arr, w_arr, d_arr, g_arr, o_arr = arrays
+            k, r0, lr, mode = args[5:]
+            dtype = signature.args[1].dtype
+            element, lanes, vec = _vector_type(context, dtype)
+            intp = context.get_value_type(types.intp)
+
+            def const(x):
+                return ir.Constant(intp, x)
+
+            n_out = cgutils.unpack_tuple(builder, w_arr.shape)[1]
+            batch = cgutils.unpack_tuple(builder, z_arr.shape)[1]
+            minus_lr = _splat(builder, vec, builder.fneg(
+                context.cast(builder, lr, signature.args[7], dtype)))
+            rows = [builder.mul(builder.add(k, const(r)), n_out) for r in range(nr)]
+            ahead = builder.mul(const(PREFETCH_ROWS), n_out)
+            g_rows = [builder.mul(const(r), n_out) for r in range(nr)]
+            acc = [[cgutils.alloca_once(builder, vec) for _ in range(rb)] for _ in range(nr)]
+            whole = builder.mul(builder.udiv(n_out, const(lanes)), const(lanes))
+
+            def emit(mode):
+                for row in acc:
+                    for a in row:
+                        builder.store(ir.Constant(vec, None), a)
+                x = [[_splat(builder, vec, builder.load(builder.gep(z_arr.data, [builder.add(
+                    builder.mul(builder.add(k, const(r)), batch), builder.add(r0, const(b)))])))
+                      for b in range(rb)] for r in range(nr)]
+
+                def column(j, load, store, prefetch):
+                    w = [load(w_arr.data, builder.add(rows[r], j)) for r in range(nr)]
+                    if prefetch and mode in (ONLY, FIRST):
+                        for r in range(nr):
+                            _prefetch_for_write(builder, w_arr.data,
+                                                builder.add(builder.add(rows[r], ahead), j))
+                    grad = [None] * nr
+                    for b in range(rb):
+                        e = load(d_arr.data, builder.add(
+                            builder.mul(builder.add(r0, const(b)), n_out), j))
+                        for r in range(nr):
+                            builder.store(_fma(builder, vec, e, w[r], builder.load(acc[r][b])),
+                                          acc[r][b])
+                            grad[r] = (builder.fmul(x[r][b], e) if b == 0
+                                       else _fma(builder, vec, x[r][b], e, grad[r]))
+                    for r in range(nr):
+                        at_g = builder.add(g_rows[r], j)
+                        at_w = builder.add(rows[r], j)
+                        if mode == ONLY:
+                            store(_fma(builder, vec, minus_lr, grad[r], w[r]), w_arr.data, at_w)
+                        elif mode == FIRST:
+                            store(grad[r], g_arr.data, at_g)
+                        elif mode == MIDDLE:
+                            store(builder.fadd(load(g_arr.data, at_g), grad[r]), g_arr.data, at_g)
+                        else:
+                            total = builder.fadd(load(g_arr.data, at_g), grad[r])
+                            store(_fma(builder, vec, minus_lr, total, w[r]), w_arr.data, at_w)
+
+                step = const(lanes)
+                with cgutils.for_range_slice(builder, const(0), whole, step, inc=True) as (j, _):
+                    column(j, lambda base, at: _load(builder, vec, base, at),
+                           lambda value, base, at: _store(builder, vec, value, base, at), True)
+                rest = builder.sub(n_out, whole)
+                with builder.if_then(builder.icmp_signed(">", rest, const(0))):
+                    mask = _lane_mask(builder, intp, lanes, 0, rest)
+                    column(whole,
+                           lambda base, at: _masked_load(builder, vec, base, at, mask),
+                           lambda value, base, at: _masked_store(builder, vec, value, base, at,
+                                                                 mask), False)
+                for r in range(nr):
+                    for b in range(rb):
+                        at = builder.add(builder.mul(const(r), batch), builder.add(r0, const(b)))
+                        builder.store(_horizontal_sum(builder, builder.load(acc[r][b])),
+                                      builder.gep(o_arr.data, [at]))
+
+            done = builder.append_basic_block("pass_done")
+            switch = builder.switch(mode, done)
+            for m in (ONLY, FIRST, MIDDLE, LAST):
+                block = builder.append_basic_block(f"pass_mode_{m}")
+                switch.add_case(const(m), block)
+                builder.position_at_end(block)
+                emit(m)
+                builder.branch(done)
+            builder.position_at_end(done)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return bpass
+
+
+_P1 = tuple(backward_pass(1, rb) for rb in range(1, MAX_PASS_EXAMPLES + 1))
+_P2 = tuple(backward_pass(2, rb) for rb in range(1, MAX_PASS_EXAMPLES + 1))
+_P1_1, _P1_2, _P1_3, _P1_4, _P1_5, _P1_6 = _P1
+_P2_1, _P2_2, _P2_3, _P2_4, _P2_5, _P2_6 = _P2
+
+
+@numba.njit(cache=True)
+def pass_blocks(batch):
+    """Number of backward passes over a pair of rows for ``batch`` >= 1 examples: blocks of at
+    most ``MAX_PASS_EXAMPLES``, as even as possible (10: 5 + 5; 16: 6 + 5 + 5)."""
+    return (batch + MAX_PASS_EXAMPLES - 1) // MAX_PASS_EXAMPLES
+
+
+@numba.njit(cache=True, inline="always")
+def backward(zT, W, ds, g, dots, k, r0, lr, mode, nr, rb):
+    """``backward_pass(nr, rb)`` for nr in 1-2 and rb in 1-MAX_PASS_EXAMPLES."""
+    if nr == 2:
+        if rb == 1:
+            _P2_1(zT, W, ds, g, dots, k, r0, lr, mode)
+        elif rb == 2:
+            _P2_2(zT, W, ds, g, dots, k, r0, lr, mode)
+        elif rb == 3:
+            _P2_3(zT, W, ds, g, dots, k, r0, lr, mode)
+        elif rb == 4:
+            _P2_4(zT, W, ds, g, dots, k, r0, lr, mode)
+        elif rb == 5:
+            _P2_5(zT, W, ds, g, dots, k, r0, lr, mode)
+        else:
+            _P2_6(zT, W, ds, g, dots, k, r0, lr, mode)
+    elif rb == 1:
+        _P1_1(zT, W, ds, g, dots, k, r0, lr, mode)
+    elif rb == 2:
+        _P1_2(zT, W, ds, g, dots, k, r0, lr, mode)
+    elif rb == 3:
+        _P1_3(zT, W, ds, g, dots, k, r0, lr, mode)
+    elif rb == 4:
+        _P1_4(zT, W, ds, g, dots, k, r0, lr, mode)
+    elif rb == 5:
+        _P1_5(zT, W, ds, g, dots, k, r0, lr, mode)
+    else:
+        _P1_6(zT, W, ds, g, dots, k, r0, lr, mode)
