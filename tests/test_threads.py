@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from glorotcli.environment import cpu_ticks, parse_proc_stat
@@ -125,3 +126,87 @@ def test_training_without_threads_uses_the_default_and_records_it(tmp_path, monk
                       probe_every="none", jacobian_every="none", threads=None)
     core.train(cfg, tmp_path / "r.h5")
     assert calls == [1] and read_run(tmp_path / "r.h5").attrs["threads"] == 1
+
+
+def _follower(readings, own, clock, threads=2, cap=2):
+    """A LoadFollower on CPUs {0, 1} fed scripted /proc/stat readings, own CPU times and clock
+    readings (one of each per reading, the first at construction)."""
+    it_r, it_o, it_c = iter(readings), iter(own), iter(clock)
+    f = T.LoadFollower.__new__(T.LoadFollower)
+    T.LoadFollower.__init__(f, threads, cap=cap, interval=1.0, read=lambda: next(it_r),
+                            own_cpu=lambda: next(it_o), clock=lambda: next(it_c))
+    f.cpus = {0, 1}
+    return f
+
+
+def test_following_drops_a_thread_at_once_when_another_process_takes_a_core():
+    t0 = _stat({0: 0, 1: 0}, {0: 0, 1: 0})
+    # over 1 s this process used 1.5 cores, nothing was idle: the other 0.5 went elsewhere
+    busy = _stat({0: 0, 1: 0}, {0: 100, 1: 100})
+    f = _follower([t0, busy], own=[0.0, 1.5], clock=[0.0, 1.0])
+    assert f() == 1
+
+
+def test_following_keeps_two_threads_while_this_process_uses_both_cores():
+    t0 = _stat({0: 0, 1: 0}, {0: 0, 1: 0})
+    ours = _stat({0: 0, 1: 0}, {0: 100, 1: 100})
+    f = _follower([t0, ours], own=[0.0, 1.95], clock=[0.0, 1.0])
+    assert f() == 2
+
+
+def test_following_takes_a_thread_back_only_after_two_idle_readings_in_a_row():
+    t0 = _stat({0: 0, 1: 0}, {0: 0, 1: 0})
+    idle1 = _stat({0: 0, 1: 100}, {0: 100, 1: 0})     # one core ours, the other idle
+    busy = _stat({0: 0, 1: 100}, {0: 200, 1: 100})    # the other core busy again
+    idle2 = _stat({0: 0, 1: 200}, {0: 300, 1: 100})
+    idle3 = _stat({0: 0, 1: 300}, {0: 400, 1: 100})
+    f = _follower([t0, idle1, busy, idle2, idle3], own=[0.0, 1.0, 2.0, 3.0, 4.0],
+                  clock=[0.0, 1.0, 2.0, 3.0, 4.0], threads=1)
+    assert [f(), f(), f(), f()] == [1, 1, 1, 2]
+
+
+def test_following_reads_nothing_between_intervals_and_keeps_the_count_without_proc_stat():
+    t0 = _stat({0: 0, 1: 0}, {0: 0, 1: 0})
+    f = _follower([t0, None], own=[0.0, 0.0], clock=[0.0, 0.5, 1.2])
+    assert f() == 2  # 0.5 s: too early, no reading (a reading would raise StopIteration)
+    assert f() == 2  # /proc/stat unreadable
+    g = _follower([t0, _stat({0: 100, 1: 100}, {0: 0, 1: 0})], own=[0.0, 0.0],
+                  clock=[0.0, 1.0], threads=1, cap=1)
+    assert g() == 1  # never above the cap
+
+
+def test_a_run_whose_steps_change_thread_count_is_bit_identical_to_one_that_never_does(
+        tmp_path, monkeypatch):
+    from helpers import checkpoint_arrays, make_data
+
+    from glorotcli.config import TrainConfig
+    from glorotcli.run import train as core
+    from glorotcli.stats.runlog import read_run
+
+    if T.max_threads() < 2:
+        pytest.skip("needs 2 threads")
+    counts = []
+
+    class Flipping:  # the follower's decisions are tested above; here: every step flips
+        def __init__(self, threads):
+            self.n = threads
+
+        def __call__(self):
+            self.n = 3 - self.n
+            counts.append(self.n)
+            return self.n
+
+    monkeypatch.setattr(core, "LoadFollower", Flipping)
+    monkeypatch.setattr(core, "default_threads", lambda: 2)
+    data = make_data(tmp_path / "d.h5", d=49)  # 7 x 7 images: an odd fan-in
+    kw = dict(data=str(data), depth=2, width=37, steps=30, batch_size=10, eval_every=10,
+              probe_every="none", jacobian_every="none")
+    core.train(TrainConfig(threads=None, **kw), tmp_path / "followed.h5")
+    core.train(TrainConfig(threads=2, **kw), tmp_path / "fixed.h5")
+    assert counts[:4] == [1, 2, 1, 2] and len(counts) == 30
+    for a, b in zip(checkpoint_arrays(tmp_path / "followed.h5"),
+                    checkpoint_arrays(tmp_path / "fixed.h5"), strict=True):
+        assert np.array_equal(a, b)
+    followed, fixed = read_run(tmp_path / "followed.h5"), read_run(tmp_path / "fixed.h5")
+    assert followed.attrs["threads"] == 2
+    np.testing.assert_array_equal(followed.log["train_loss"], fixed.log["train_loss"])

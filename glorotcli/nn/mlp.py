@@ -234,7 +234,9 @@ class Trainer:
     ``cost``: "nll" (the paper's, §2.3) or "quadratic" (§4.1). ``threads``: Numba/BLAS threads
     for every step (None: the caller's current Numba setting). ``path``: "auto" (fused kernels
     up to ``crossover(threads)`` examples, BLAS above), or force "fused" or "blas" (tests and
-    benchmarks). Buffers are kept per batch size.
+    benchmarks). Buffers are kept per batch size. The attribute ``fused_threads`` (starts as
+    ``threads``) is the fused kernels' thread count and may be changed between steps: their
+    results do not depend on it (``kernels.py``), while the BLAS path keeps ``threads``.
 
     Raises GlorotError for a net whose activation, dtype, shapes or memory layout are wrong (W
     and b must be writeable C-contiguous float32 or float64 arrays of the sizes), an unknown
@@ -249,6 +251,7 @@ class Trainer:
         self.net = net
         self.cost = cost
         self.threads = check_threads(threads)
+        self.fused_threads = self.threads
         self.path = path
         self._cost = _check_cost(cost)
         self._kind = code(net.activation)
@@ -271,7 +274,7 @@ class Trainer:
         return bufs, blas
 
     def _forward(self, bufs: _Buffers, blas: bool) -> None:
-        net, n = self.net, self.threads
+        net, n = self.net, self.fused_threads
         L = len(net.W)
         for i in range(L):
             kind = self._kind if i < L - 1 else -1
@@ -284,7 +287,7 @@ class Trainer:
                                  self._approx, n)
 
     def _backward_update(self, bufs: _Buffers, blas: bool, lr) -> None:
-        net, n = self.net, self.threads
+        net, n = self.net, self.fused_threads
         for i in range(len(net.W) - 1, -1, -1):
             W, ds = net.W[i], bufs.ds[i]
             below = i > 0
@@ -302,7 +305,9 @@ class Trainer:
                                          self._kind, below, n)
 
     def _context(self, blas: bool):
-        return use_threads(1, blas=self.threads) if blas else use_threads(self.threads, blas=1)
+        if blas:
+            return use_threads(1, blas=self.threads)
+        return use_threads(self.fused_threads, blas=1)
 
     def step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
         """One SGD step on the minibatch: ``x`` (B, n_0), converted to the net's dtype, ``y``

@@ -126,6 +126,12 @@ def idle_cores(cpus: set[int], window: float = IDLE_WINDOW,
     t1, elapsed, own1 = read(), time.perf_counter() - c0, own_cpu()
     if t1 is None:
         return None
+    return _idle_between(t0, t1, cpus, (own1 - own0) / elapsed if elapsed > 0 else 0.0)
+
+
+def _idle_between(t0: dict, t1: dict, cpus: set[int], own: float) -> float:
+    """Idle CPUs between two /proc/stat readings (``cpu_ticks``), plus ``own`` (CPUs this
+    process used meanwhile, which are not taken from it), at most len(cpus)."""
     idle = 0.0
     for cpu in cpus:
         if cpu not in t0 or cpu not in t1:
@@ -135,7 +141,6 @@ def idle_cores(cpus: set[int], window: float = IDLE_WINDOW,
             idle += min(1.0, max(0.0, d_idle / d_all))
         else:  # no tick in the window (a tickless idle CPU): idle
             idle += 1.0
-    own = (own1 - own0) / elapsed if elapsed > 0 else 0.0
     return min(float(len(cpus)), idle + max(0.0, own))
 
 
@@ -172,3 +177,60 @@ def default_threads(window: float = IDLE_WINDOW,
         except (AttributeError, OSError):
             return cap
     return max(1, min(cap, math.floor(free + IDLE_MARGIN)))
+
+
+FOLLOW_SECONDS = 1.0
+"""How often ``LoadFollower`` re-reads how idle the cores are, in seconds of wall time."""
+
+
+class LoadFollower:
+    """The fused training steps' thread count for a run given no ``--threads``: it follows the
+    cores other processes leave idle *during* the run, not only at its start.
+
+    Call it after every step; every ``interval`` seconds (``FOLLOW_SECONDS``) it reads /proc/stat
+    and this process's CPU time, counts the cores that were idle or used by this process since
+    the last reading (``_idle_between``), and wants n threads when at least n - ``IDLE_MARGIN``
+    were, between 1 and ``cap``. Fewer threads are taken at once (a busy core makes every parallel
+    region wait for the thread that shares it: 0.15-0.49x one thread, docs/performance.md);
+    more only after two readings in a row ask for them, so a short pause of another program does
+    not make it flap. Returns the thread count to use, an int. Without /proc/stat it keeps the
+    count it was given. ``read``, ``own_cpu`` and ``clock`` are seams for tests.
+
+    Only for the fused kernels, whose results do not depend on the thread count (tested): a run
+    that changes its count stays bit-identical to one that never does.
+    """
+
+    def __init__(self, threads: int, cap: int | None = None, interval: float = FOLLOW_SECONDS,
+                 read: Callable[[], dict | None] = cpu_ticks,
+                 own_cpu: Callable[[], float] = time.process_time,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.cpus = usable_cpus()
+        self.cap = cap or max(1, min(max_threads(), len(self.cpus)))
+        self.threads = max(1, min(self.cap, threads))
+        self.interval = interval
+        self._read, self._own_cpu, self._clock = read, own_cpu, clock
+        self._asked_more = 0
+        self._mark(self._clock())
+
+    def _mark(self, now: float) -> None:
+        self._ticks, self._own, self._t = self._read(), self._own_cpu(), now
+
+    def __call__(self) -> int:
+        now = self._clock()
+        if now - self._t < self.interval:
+            return self.threads
+        before, own0, t0 = self._ticks, self._own, self._t
+        self._mark(now)
+        if before is None or self._ticks is None:
+            return self.threads
+        free = _idle_between(before, self._ticks, self.cpus, (self._own - own0) / (self._t - t0))
+        want = max(1, min(self.cap, math.floor(free + IDLE_MARGIN)))
+        if want < self.threads:
+            self.threads, self._asked_more = want, 0
+        elif want > self.threads:
+            self._asked_more += 1
+            if self._asked_more >= 2:
+                self.threads, self._asked_more = want, 0
+        else:
+            self._asked_more = 0
+        return self.threads

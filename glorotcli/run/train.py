@@ -42,7 +42,13 @@ from glorotcli.data.pixels import scale_inputs
 from glorotcli.errors import GlorotError, RunFailed, WriteFailed
 from glorotcli.nn import mlp
 from glorotcli.nn.init import init_mlp
-from glorotcli.nn.threads import check_threads, default_threads, max_threads, use_threads
+from glorotcli.nn.threads import (
+    LoadFollower,
+    check_threads,
+    default_threads,
+    max_threads,
+    use_threads,
+)
 from glorotcli.progress import Progress, no_progress
 from glorotcli.stats.runlog import DiskFull, RunWriter, read_checkpoint, read_run
 
@@ -380,6 +386,10 @@ class _TrainingRun:
         self.progress = progress
         self.dtype = np.dtype(config.dtype).type
         self.sgd = mlp.Trainer(net, config.cost, threads)  # keeps its buffers between steps
+        # with no --threads the steps follow the idle cores during the run too (the fused
+        # kernels only: their results do not depend on it; probes and evaluation keep `threads`)
+        self.follow = (LoadFollower(threads) if config.threads is None
+                       and self.sgd.path_for(config.batch_size) == "fused" else None)
         self.loss_sum = float(state.get("loss_sum", 0.0))
         self.loss_n = int(state.get("loss_n", 0))
         self.t_offset = float(state.get("wall_time", 0.0))
@@ -562,6 +572,8 @@ class _TrainingRun:
             with np.errstate(all="ignore"):
                 loss = step(x, yb, lr)
             self.step += 1
+            if self.follow is not None:
+                self.sgd.fused_threads = self.follow()
             if not math.isfinite(loss):
                 self._diverged(f"the training loss is {loss}", x)
             if not loss <= BLOWUP_FACTOR * self.first_loss:  # also true when first_loss is NaN
