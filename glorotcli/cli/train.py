@@ -96,8 +96,10 @@ def train_cmd(
         help="Seed of every random stream (init, data order, online data).")] = _D.seed,
     threads: Annotated[int | None, typer.Option(
         "--threads", metavar="N", min=1, show_default="the idle cores", rich_help_panel=_OPT,
-        help="Threads for training. Same seed and thread count give the same run bit for "
-             "bit. Running several experiments at once? Give each --threads 1.")] = None,
+        help="Threads for training. Without it: the cores idle at the start, and the "
+             "training steps follow the idle cores during the run. Same seed and thread "
+             "count give the same run bit for bit. Running several experiments at once? "
+             "Give each --threads 1.")] = None,
     eval_every: Annotated[int, typer.Option(
         "--eval-every", metavar="N", min=0, rich_help_panel=_INSTR,
         help="Steps between validation/test evaluations (also at step 0 and the end; 0: only "
