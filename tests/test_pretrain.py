@@ -251,6 +251,16 @@ def test_the_file_holds_weights_log_and_settings(tmp_path, data_file):
     assert layer.cost(codes) == pytest.approx(p.layer_log(2)["valid_cost"][-1], rel=1e-4)
 
 
+def test_a_file_missing_a_log_series_reads_it_as_nan_not_as_a_cost_of_zero(tmp_path, data_file):
+    core.pretrain(cfg(data_file), tmp_path / "p.h5")
+    with h5py.File(tmp_path / "p.h5", "a") as f:
+        del f["log/valid_cost"], f["log/layer"]
+    p = read_pretrain(tmp_path / "p.h5")
+    assert len(p.log["step"]) == 8 and np.isnan(p.log["valid_cost"]).all()
+    np.testing.assert_array_equal(p.log["layer"], np.zeros(8))  # 0: unknown (layers count from 1)
+    assert np.isfinite(p.log["train_cost"][p.log["step"] > 0]).all()  # the rest reads as before
+
+
 def test_inspect_shows_a_pretraining_file(tmp_path, data_file, run_cli):
     core.pretrain(cfg(data_file), tmp_path / "p.h5")
     code, out, _ = run_cli("inspect", tmp_path / "p.h5", "--json")

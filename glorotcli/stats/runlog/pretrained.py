@@ -88,7 +88,8 @@ class PretrainData:
     reconstruction cost of the corrupted inputs over the last log interval), ``valid_cost``
     (clean reconstruction cost of the held-out examples; both per example, summed over the
     inputs: ``glorotcli.nn.dae``), ``wall_time`` (seconds since the pre-training began, over
-    resumed sessions), each (N,) (float64; a series the file lacks reads as zeros).
+    resumed sessions), each (N,) (float64; a series the file lacks reads as NaN, a missing
+    ``layer`` as 0).
     ``W[i]`` (n_i, n_{i+1}), ``b[i]`` (n_{i+1},), ``c[i]`` (n_i,) (the decoder's bias): the
     pre-trained parameters of layer i+1 (NaN while that layer is not done); ``layers_done``
     counts the finished layers. ``status``: one of ``STATUSES``; ``checkpoint_step``: the
@@ -173,8 +174,10 @@ def read_pretrain(path: str | os.PathLike) -> PretrainData:
         raise
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise GlorotError(f"{path}: damaged pre-training file ({_short(exc)})") from None
-    for k in LOG_SERIES:
-        log.setdefault(k, np.zeros(len(log["step"])))
+    n = len(log["step"])  # a series the file lacks: NaN, or layer 0 (layers count from 1)
+    log.setdefault("layer", np.zeros(n, np.int64))
+    for k in LOG_SERIES[1:]:
+        log.setdefault(k, np.full(n, np.nan))
     return PretrainData(path=path, attrs=attrs, config=config, dataset=dataset, status=status,
                         sizes=sizes, log=log, W=W, b=b, c=c, layers_done=done,
                         checkpoint_step=ck, writer=writer,
