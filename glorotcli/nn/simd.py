@@ -259,9 +259,10 @@ MAX_PASS_EXAMPLES = 6
 PREFETCH_ROWS = 4
 
 
-def backward_pass(nr: int, rb: int):
-    """An intrinsic ``bpass(zT, W, ds, g, dots, k, r0, lr, mode)``: one pass along rows
-    k..k+nr-1 of W for the examples r0..r0+rb-1 of a back-propagation with SGD update.
+def backward_pass(rb: int):
+    """An intrinsic ``bpass(zT, W, ds, g, dots, k, r0, lr, mode, nr)``: one pass along rows
+    k..k+nr-1 of W (nr = 1 or 2) for the examples r0..r0+rb-1 of a back-propagation with SGD
+    update.
 
     zT (n_in, B), W (n_in, n_out), ds (B, n_out) dC/ds of this layer, g (2, n_out) the weight
     gradient carried between passes, dots (2, B): C-contiguous, one float dtype; lr a scalar.
@@ -269,18 +270,19 @@ def backward_pass(nr: int, rb: int):
     ``dots[r, r0+b] = ds[r0+b, :] . W[k+r, :]`` (the old row: lanes summed in order, then
     ``_horizontal_sum``) and, by ``mode``: ONLY ``W[k+r] -= lr * G_r``; FIRST ``g[r] = G_r``;
     MIDDLE ``g[r] += G_r``; LAST ``W[k+r] -= lr * (g[r] + G_r)``. The first pass over a row
-    (ONLY, FIRST) asks for the rows ``PREFETCH_ROWS`` ahead. Nothing is checked.
+    (ONLY, FIRST) asks for the rows ``PREFETCH_ROWS`` ahead. Nothing is checked; an ``nr`` or
+    ``mode`` outside those values does nothing.
     """
 
     @intrinsic
-    def bpass(typingctx, zT, W, ds, g, dots, k, r0, lr, mode):
-        sig = types.void(zT, W, ds, g, dots, types.intp, types.intp, lr, types.intp)
+    def bpass(typingctx, zT, W, ds, g, dots, k, r0, lr, mode, nr):
+        sig = types.void(zT, W, ds, g, dots, types.intp, types.intp, lr, types.intp, types.intp)
 
         def codegen(context, builder, signature, args):
             arrays = [context.make_array(t)(context, builder, a)
                       for t, a in zip(signature.args[:5], args[:5], strict=True)]
             z_arr, w_arr, d_arr, g_arr, o_arr = arrays
-            k, r0, lr, mode = args[5:]
+            k, r0, lr, mode, n_rows = args[5:]
             dtype = signature.args[1].dtype
             element, lanes, vec = _vector_type(context, dtype)
             intp = context.get_value_type(types.intp)
@@ -292,13 +294,13 @@ def backward_pass(nr: int, rb: int):
             batch = cgutils.unpack_tuple(builder, z_arr.shape)[1]
             minus_lr = _splat(builder, vec, builder.fneg(
                 context.cast(builder, lr, signature.args[7], dtype)))
-            rows = [builder.mul(builder.add(k, const(r)), n_out) for r in range(nr)]
+            rows = [builder.mul(builder.add(k, const(r)), n_out) for r in range(2)]
             ahead = builder.mul(const(PREFETCH_ROWS), n_out)
-            g_rows = [builder.mul(const(r), n_out) for r in range(nr)]
-            acc = [[cgutils.alloca_once(builder, vec) for _ in range(rb)] for _ in range(nr)]
+            g_rows = [builder.mul(const(r), n_out) for r in range(2)]
+            acc = [[cgutils.alloca_once(builder, vec) for _ in range(rb)] for _ in range(2)]
             whole = builder.mul(builder.udiv(n_out, const(lanes)), const(lanes))
 
-            def emit(mode):
+            def emit(nr, mode):
                 for row in acc:
                     for a in row:
                         builder.store(ir.Constant(vec, None), a)
@@ -352,13 +354,15 @@ def backward_pass(nr: int, rb: int):
                                       builder.gep(o_arr.data, [at]))
 
             done = builder.append_basic_block("pass_done")
-            switch = builder.switch(mode, done)
-            for m in (ONLY, FIRST, MIDDLE, LAST):
-                block = builder.append_basic_block(f"pass_mode_{m}")
-                switch.add_case(const(m), block)
-                builder.position_at_end(block)
-                emit(m)
-                builder.branch(done)
+            key = builder.add(builder.mul(n_rows, const(4)), mode)
+            switch = builder.switch(key, done)
+            for nr in (1, 2):
+                for m in (ONLY, FIRST, MIDDLE, LAST):
+                    block = builder.append_basic_block(f"pass_rows_{nr}_mode_{m}")
+                    switch.add_case(const(4 * nr + m), block)
+                    builder.position_at_end(block)
+                    emit(nr, m)
+                    builder.branch(done)
             builder.position_at_end(done)
             return context.get_dummy_value()
 
@@ -367,10 +371,7 @@ def backward_pass(nr: int, rb: int):
     return bpass
 
 
-_P1 = tuple(backward_pass(1, rb) for rb in range(1, MAX_PASS_EXAMPLES + 1))
-_P2 = tuple(backward_pass(2, rb) for rb in range(1, MAX_PASS_EXAMPLES + 1))
-_P1_1, _P1_2, _P1_3, _P1_4, _P1_5, _P1_6 = _P1
-_P2_1, _P2_2, _P2_3, _P2_4, _P2_5, _P2_6 = _P2
+_P1, _P2, _P3, _P4, _P5, _P6 = (backward_pass(rb) for rb in range(1, MAX_PASS_EXAMPLES + 1))
 
 
 @numba.njit(cache=True)
@@ -382,29 +383,16 @@ def pass_blocks(batch):
 
 @numba.njit(cache=True, inline="always")
 def backward(zT, W, ds, g, dots, k, r0, lr, mode, nr, rb):
-    """``backward_pass(nr, rb)`` for nr in 1-2 and rb in 1-MAX_PASS_EXAMPLES."""
-    if nr == 2:
-        if rb == 1:
-            _P2_1(zT, W, ds, g, dots, k, r0, lr, mode)
-        elif rb == 2:
-            _P2_2(zT, W, ds, g, dots, k, r0, lr, mode)
-        elif rb == 3:
-            _P2_3(zT, W, ds, g, dots, k, r0, lr, mode)
-        elif rb == 4:
-            _P2_4(zT, W, ds, g, dots, k, r0, lr, mode)
-        elif rb == 5:
-            _P2_5(zT, W, ds, g, dots, k, r0, lr, mode)
-        else:
-            _P2_6(zT, W, ds, g, dots, k, r0, lr, mode)
-    elif rb == 1:
-        _P1_1(zT, W, ds, g, dots, k, r0, lr, mode)
+    """``backward_pass(rb)`` for rb in 1-MAX_PASS_EXAMPLES, on nr = 1 or 2 rows."""
+    if rb == 1:
+        _P1(zT, W, ds, g, dots, k, r0, lr, mode, nr)
     elif rb == 2:
-        _P1_2(zT, W, ds, g, dots, k, r0, lr, mode)
+        _P2(zT, W, ds, g, dots, k, r0, lr, mode, nr)
     elif rb == 3:
-        _P1_3(zT, W, ds, g, dots, k, r0, lr, mode)
+        _P3(zT, W, ds, g, dots, k, r0, lr, mode, nr)
     elif rb == 4:
-        _P1_4(zT, W, ds, g, dots, k, r0, lr, mode)
+        _P4(zT, W, ds, g, dots, k, r0, lr, mode, nr)
     elif rb == 5:
-        _P1_5(zT, W, ds, g, dots, k, r0, lr, mode)
+        _P5(zT, W, ds, g, dots, k, r0, lr, mode, nr)
     else:
-        _P1_6(zT, W, ds, g, dots, k, r0, lr, mode)
+        _P6(zT, W, ds, g, dots, k, r0, lr, mode, nr)
