@@ -222,7 +222,7 @@ _T4_5, _T5_4, _T6_3 = _TILES[4, 5], _TILES[5, 4], _TILES[6, 3]  # every key of _
 @numba.njit(cache=True, inline="always")
 def tile(zT, W, out, j, width, r0, rb, nv):
     """``out[r0:r0+rb, j:j+width] = zT[:, r0:r0+rb].T @ W[:, j:j+width]`` with the tile of
-    ``tile_plan``'s (rb, nv); see ``forward_tile``."""
+    ``tile_blocks``'s (rb, nv), one of ``_TILES``; see ``forward_tile``."""
     if rb == 1:
         _T1_8(zT, W, out, j, width, r0)
     elif rb == 2:
