@@ -37,6 +37,7 @@ from glorotcli.nn.activations import RELU, SIGMOID, SOFTSIGN, TANH, _f, _fprime
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 NLL, QUADRATIC = 0, 1  # integer codes of config.COSTS the kernels switch on
 
+
 @numba.njit(cache=True, inline="always")
 def _chunk_bounds(n, n_chunks, c, align):
     """Start and end of chunk ``c`` when splitting range(n) into ``n_chunks`` pieces whose

@@ -223,7 +223,8 @@ class LoadFollower:
         self._mark(now)
         if before is None or self._ticks is None:
             return self.threads
-        free = _idle_between(before, self._ticks, self.cpus, (self._own - own0) / (self._t - t0))
+        own = (self._own - own0) / max(self._t - t0, 1e-9)
+        free = _idle_between(before, self._ticks, self.cpus, own)
         want = max(1, min(self.cap, math.floor(free + IDLE_MARGIN)))
         if want < self.threads:
             self.threads, self._asked_more = want, 0
