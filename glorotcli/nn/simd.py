@@ -199,8 +199,8 @@ def tile_blocks(batch):
 
     Up to 8 examples make one block; more go in ceil(batch / 8) blocks as even as possible, the
     first ``batch % blocks`` one example larger (10: 5 + 5; 9: 5 + 4), all with the tile width of
-    the largest block, so one pass down a tile of W serves every block (the later ones read it
-    from L2).
+    the largest block, so the blocks walk the same tile of W one after the other and the later
+    ones find it in L2.
     """
     blocks = (batch + MAX_BLOCK - 1) // MAX_BLOCK
     return blocks, TILE_VECTORS[(batch + blocks - 1) // blocks]
