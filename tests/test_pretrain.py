@@ -276,6 +276,64 @@ def test_inspect_shows_a_pretraining_file(tmp_path, data_file, run_cli):
     assert code == 2 and "a pre-training file" in err
 
 
+def test_report_shows_every_layers_reconstruction_costs(tmp_path, data_file, run_cli):
+    core.pretrain(cfg(data_file), tmp_path / "p.h5")
+    p = read_pretrain(tmp_path / "p.h5")
+    code, out, err = run_cli("report", tmp_path / "p.h5")
+    assert code == 0, err
+    assert "2 of 2 layers done" in out and "masking noise 0.25" in out
+    for k in (1, 2):
+        v = p.layer_log(k)["valid_cost"]
+        assert f"{v[0]:.4g} → {v[-1]:.4g}" in out
+    code, out, _ = run_cli("report", tmp_path / "p.h5", "--json")
+    (info,) = json.loads(out)
+    for k, layer in zip((1, 2), info["layers"], strict=True):
+        rows = p.layer_log(k)
+        assert layer["series"]["step"] == rows["step"].tolist()
+        np.testing.assert_array_equal(layer["series"]["valid_cost"], rows["valid_cost"])
+        assert layer["series"]["train_cost"][0] is None  # no training cost before an update
+
+
+def test_report_draws_each_layers_costs_against_its_own_updates(tmp_path, data_file, run_cli):
+    from helpers import drawn
+
+    from glorotcli.report import pretraining
+
+    core.pretrain(cfg(data_file), tmp_path / "a.h5")
+    core.pretrain(cfg(data_file, depth=1, seed=3), tmp_path / "b.h5")
+    a, b = pretraining.load([tmp_path / "a.h5", tmp_path / "b.h5"])
+    fig = pretraining.figure([a, b])
+    for f, d in enumerate((a, b)):
+        for k in range(1, d.depth + 1):
+            rows = d.layer_log(k)
+            x, y = drawn(fig, f"valid-{f}-{k}")
+            np.testing.assert_array_equal(x, rows["step"])
+            np.testing.assert_array_equal(y, rows["valid_cost"])
+            np.testing.assert_array_equal(drawn(fig, f"train-{f}-{k}")[1], rows["train_cost"])
+    figs = tmp_path / "figs"
+    code, out, _ = run_cli("report", tmp_path / "a.h5", "--png", figs)
+    assert code == 0 and out.strip() == str(figs / "pretraining.png")
+    before = (figs / "pretraining.png").read_bytes()
+    code, _, err = run_cli("report", tmp_path / "a.h5", "--png", figs)
+    assert code == 2 and "already exists" in err and err.count("\n") == 1
+    assert (figs / "pretraining.png").read_bytes() == before
+
+
+def test_report_refuses_pretraining_and_run_files_together_and_follow(tmp_path, data_file,
+                                                                        run_cli):
+    from glorotcli.config import TrainConfig
+
+    core.pretrain(cfg(data_file), tmp_path / "p.h5")
+    train_core.train(TrainConfig(data=str(data_file), depth=1, width=8, steps=5,
+                                 probe_every="none", jacobian_every="none", threads=1),
+                     tmp_path / "r.h5")
+    for args in (("report", tmp_path / "p.h5", tmp_path / "r.h5"),
+                 ("report", tmp_path / "p.h5", "--follow")):
+        code, out, err = run_cli(*args)
+        assert code == 2 and out == "" and err.startswith("glorot: error: ")
+        assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize("cut", [70, 150, 233], ids=["mid-layer-1", "boundary", "mid-layer-2"])
 def test_ctrl_c_checkpoints_and_resume_equals_the_uninterrupted_run(tmp_path, data_file,
                                                                       monkeypatch, cut):

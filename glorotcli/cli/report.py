@@ -30,7 +30,10 @@ REPORT_HELP = (
     "A sweep folder (glorot sweep -o DIR) gives its learning-rate selection and Table 1 from "
     "it (test error at the best validation step of each network's selected rate, the budget "
     "in the title); --png draws the selected runs' figures:\n\n"
-    "  glorot report runs/quick --png figs/"
+    "  glorot report runs/quick --png figs/\n\n"
+    "Pre-training files (glorot pretrain) give each layer's reconstruction cost over its "
+    "updates; --png draws them as pretraining.png:\n\n"
+    "  glorot report pre.h5 --png figs/"
 )
 
 
@@ -38,7 +41,8 @@ REPORT_HELP = (
 def report(
     run_names: Annotated[list[str], typer.Argument(
         show_default=False, metavar="RUN...",
-        help="Run files written by glorot train, or one sweep folder (glorot sweep -o DIR).")],
+        help="Run files written by glorot train, or one sweep folder (glorot sweep -o DIR), "
+             "or pre-training files (glorot pretrain).")],
     png: Annotated[Path | None, typer.Option(
         "--png", metavar="DIR",
         help="Write one PNG per paper figure the runs support into DIR (created if "
@@ -70,6 +74,16 @@ def report(
         if len(runs) > 1 or follow:
             raise GlorotError("give one sweep folder alone (without --follow), or run files")
         _sweep_report(runs[0], png=png, pdf=pdf, force=force, as_json=as_json)
+        return
+    pre = [p for p in runs if _is_pretraining(p)]
+    if pre:
+        if len(pre) != len(runs):
+            raise GlorotError("give pre-training files (glorot pretrain) and run files to "
+                              "separate reports")
+        if follow:
+            raise GlorotError("--follow re-draws training runs; a pre-training file is "
+                              "reported as it stands")
+        _pretraining_report(runs, png=png, pdf=pdf, force=force, as_json=as_json, width=width)
         return
     if follow and (png is not None or as_json):
         raise GlorotError("--follow draws in the terminal; use it without --png and --json")
@@ -103,6 +117,38 @@ def _write_figures(runs, png: Path, *, pdf: bool, force: bool, as_json: bool,
         return
     for path in written:
         print_path(path)
+
+
+def _is_pretraining(path: Path) -> bool:
+    """True for a glorot pre-training file; anything else (also a missing or foreign file) is
+    left to the run reader, which says what is wrong with it."""
+    from glorotcli.fileio import glorot_file_format
+
+    try:
+        return path.is_file() and glorot_file_format(path) == "glorot-pretrain"
+    except GlorotError:
+        return False
+
+
+def _pretraining_report(paths: list[Path], *, png: Path | None, pdf: bool, force: bool,
+                        as_json: bool, width: int) -> None:
+    """``glorot report PRE.h5 ...``: the layers' reconstruction costs (terminal, JSON, PNG)."""
+    from glorotcli.report import pretraining
+
+    datas = pretraining.load(paths)
+    if png is not None:
+        written = pretraining.write_figure(datas, png, force=force,
+                                           formats=("png", "pdf") if pdf else ("png",))
+        if as_json:
+            print_json({"written": [str(p) for p in written], "notes": []})
+            return
+        for path in written:
+            print_path(path)
+        return
+    if as_json:
+        print_json([pretraining.summary(d) for d in datas])
+        return
+    stdout.print(pretraining.render(datas, width, console_width=stdout.width))
 
 
 def _sweep_report(folder: Path, *, png: Path | None, pdf: bool, force: bool,
