@@ -966,6 +966,29 @@ def save(fig: Figure, path: str | os.PathLike, *, force: bool = False) -> Path:
     return path
 
 
+def figure_folder(outdir: str | os.PathLike, targets: Sequence[Path], *, force: bool = False,
+                  create: bool = True) -> Path:
+    """Check, before anything is drawn, that the figure files ``targets`` may be written into
+    ``outdir``, and create the folder (unless ``create`` is false). Returns ``outdir`` as a
+    Path. Raises GlorotError for an ``outdir`` that is a file, a target that exists without
+    ``force``, or a folder that cannot be made."""
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise GlorotError(f"{outdir}: exists and is not a folder")
+    clash = [t for t in targets if t.exists()]
+    if clash and not force:
+        raise GlorotError(f"{clash[0]}: already exists (use --force to overwrite"
+                          + (f"; {len(clash)} of the figure files exist" if len(clash) > 1
+                             else "") + ")")
+    if create:
+        try:
+            outdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GlorotError(f"{outdir}: cannot create the figure folder "
+                              f"({exc.strerror or exc})") from None
+    return outdir
+
+
 def write_figures(runs: Sequence[RunData], outdir: str | os.PathLike, *, force: bool = False,
                   formats: Sequence[str] = ("png",), progress=None,
                   table1: series.Table1 | None = None) -> tuple[list[Path], list[str]]:
@@ -973,22 +996,12 @@ def write_figures(runs: Sequence[RunData], outdir: str | os.PathLike, *, force: 
     ``NAME.png`` (and ``.pdf``). Refuses, before writing anything, to overwrite an existing
     file unless ``force``. Returns (written paths, notes on skipped figures)."""
     outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise GlorotError(f"{outdir}: exists and is not a folder")
     planned, notes = plan(runs, table1)
     targets = [outdir / f"{p.name}.{ext}" for p in planned for ext in formats]
-    clash = [t for t in targets if t.exists()]
-    if clash and not force:
-        raise GlorotError(f"{clash[0]}: already exists (use --force to overwrite"
-                          + (f"; {len(clash)} of the figure files exist" if len(clash) > 1
-                             else "") + ")")
-    if not planned:  # nothing to draw: leave no empty folder behind
+    # nothing to draw: leave no empty folder behind
+    figure_folder(outdir, targets, force=force, create=bool(planned))
+    if not planned:
         return [], notes
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GlorotError(f"{outdir}: cannot create the figure folder "
-                          f"({exc.strerror or exc})") from None
     written = []
     for k, p in enumerate(planned):
         if p.note:

@@ -416,9 +416,8 @@ def figure_paths(settings: LabSettings, widths: tuple[int, ...], outdir: str | o
 def check_figure_folder(settings: LabSettings, outdir: str | os.PathLike, force: bool) -> None:
     """Before any work: GlorotError if ``outdir`` is a file, or holds one of the figures the
     lab would write and ``force`` is off. Reads only the dataset's header."""
-    outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise GlorotError(f"{outdir}: exists and is not a folder")
+    from glorotcli.report import figures
+
     s = settings.validate()
     if s.data is not None:
         from glorotcli.data.store import read_dataset
@@ -427,9 +426,8 @@ def check_figure_folder(settings: LabSettings, outdir: str | os.PathLike, force:
         n_in, k = head.input_size, head.n_classes
     else:
         n_in, k = (s.widths[0], s.widths[-1]) if s.widths is not None else shapeset_sizes()
-    clash = [p for p in figure_paths(s, network_widths(s, n_in, k), outdir) if p.exists()]
-    if clash and not force:
-        raise GlorotError(f"{clash[0]}: already exists (use --force to overwrite)")
+    figures.figure_folder(outdir, figure_paths(s, network_widths(s, n_in, k), outdir),
+                          force=force, create=False)
 
 
 def write_figures(result: LabResult, outdir: str | os.PathLike, *, force: bool = False
@@ -439,19 +437,10 @@ def write_figures(result: LabResult, outdir: str | os.PathLike, *, force: bool =
     from glorotcli.report import figures
 
     outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise GlorotError(f"{outdir}: exists and is not a folder")
     paths = figure_paths(result.settings, result.widths, outdir)
     if not len(result.measured.jacobian_mean_sv):
         paths = [p for p in paths if not p.stem.endswith("_jacobian")]
-    clash = [p for p in paths if p.exists()]
-    if clash and not force:
-        raise GlorotError(f"{clash[0]}: already exists (use --force to overwrite)")
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GlorotError(f"{outdir}: cannot create the figure folder "
-                          f"({exc.strerror or exc})") from None
+    figures.figure_folder(outdir, paths, force=force)
     hist = histograms(result)
     made = {"stds": lambda: fig_stds(result),
             "act_hist": lambda: fig_hist(result, hist["act"], 6),

@@ -23,7 +23,6 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from glorotcli.errors import GlorotError
 from glorotcli.stats.runlog.pretrained import PretrainData, pretrain_info, read_pretrain
 
 FIGURE_NAME = "pretraining"
@@ -140,19 +139,9 @@ def write_figure(datas: Sequence[PretrainData], outdir: str | os.PathLike, *,
     ``.pdf``); returns the paths. Raises GlorotError, before writing anything, for an
     ``outdir`` that is a file, an existing figure file without ``force``, or a folder that
     cannot be made."""
-    from glorotcli.report.figures import save
+    from glorotcli.report.figures import figure_folder, save
 
-    outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise GlorotError(f"{outdir}: exists and is not a folder")
-    targets = [outdir / f"{FIGURE_NAME}.{ext}" for ext in formats]
-    for t in targets:
-        if t.exists() and not force:
-            raise GlorotError(f"{t}: already exists (use --force to overwrite)")
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GlorotError(f"{outdir}: cannot create the figure folder "
-                          f"({exc.strerror or exc})") from None
+    targets = [Path(outdir) / f"{FIGURE_NAME}.{ext}" for ext in formats]
+    figure_folder(outdir, targets, force=force)
     fig = figure(datas)
     return [save(fig, t, force=force) for t in targets]
