@@ -82,7 +82,11 @@ def readable_steps(path: str | os.PathLike) -> dict[str, int] | None:
             return None
         found: dict[str, int] = {}
         with f:
-            for name in sorted(f):
+            try:  # a file cut inside its root group's metadata cannot even list it
+                names = sorted(f)
+            except (OSError, KeyError, ValueError, RuntimeError):
+                return None
+            for name in names:
                 try:
                     steps = f[name]["step"][()] if isinstance(f[name], h5py.Group) else None
                 except (OSError, KeyError, ValueError, RuntimeError):

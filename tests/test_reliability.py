@@ -465,6 +465,10 @@ def _bad_files(folder: Path, data_file: Path, run_file: Path) -> dict[str, Path]
     raw = run_file.read_bytes()
     out["truncated run"] = folder / "cut_run.h5"
     out["truncated run"].write_bytes(raw[: len(raw) // 2])
+    # cut inside the root group's metadata: HDF5 cannot even list it (h5py raised RuntimeError)
+    for n in (100, 500):
+        out[f"run cut at {n} bytes"] = folder / f"cut{n}_run.h5"
+        out[f"run cut at {n} bytes"].write_bytes(raw[:n])
     raw = data_file.read_bytes()
     out["truncated dataset"] = folder / "cut_data.h5"
     out["truncated dataset"].write_bytes(raw[: len(raw) // 3])
@@ -497,9 +501,11 @@ def bad_files(tmp_path_factory, data_file):
 ANY = ["zero-byte", "random bytes", "png renamed"]
 BAD_FOR = {  # the bad files each command reads (inspect shows labels as they are)
     "train": ANY + ["truncated dataset", "labels out of range", "mismatched shapes"],
-    "inspect": ANY + ["truncated run", "truncated dataset", "newer run version"],
-    "report": ANY + ["truncated run", "newer run version"],
-    "resume": ANY + ["truncated run", "newer run version"],
+    "inspect": ANY + ["truncated run", "truncated dataset", "newer run version",
+                      "run cut at 100 bytes", "run cut at 500 bytes"],
+    "report": ANY + ["truncated run", "newer run version", "run cut at 100 bytes",
+                     "run cut at 500 bytes"],
+    "resume": ANY + ["truncated run", "newer run version", "run cut at 100 bytes"],
 }
 
 

@@ -120,14 +120,12 @@ def _write_figures(runs, png: Path, *, pdf: bool, force: bool, as_json: bool,
 
 
 def _is_pretraining(path: Path) -> bool:
-    """True for a glorot pre-training file; anything else (also a missing or foreign file) is
-    left to the run reader, which says what is wrong with it."""
+    """True for a glorot pre-training file. A missing path is left to the run reader; a file
+    that is damaged or not a glorot file raises its one-line GlorotError here (also when it
+    was meant as a pre-training file, which a damaged file can no longer say)."""
     from glorotcli.fileio import glorot_file_format
 
-    try:
-        return path.is_file() and glorot_file_format(path) == "glorot-pretrain"
-    except GlorotError:
-        return False
+    return path.is_file() and glorot_file_format(path) == "glorot-pretrain"
 
 
 def _pretraining_report(paths: list[Path], *, png: Path | None, pdf: bool, force: bool,

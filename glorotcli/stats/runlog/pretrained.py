@@ -172,7 +172,7 @@ def read_pretrain(path: str | os.PathLike) -> PretrainData:
             ck = int(f[slot]["step"][()]) if slot else -1
     except GlorotError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
         raise GlorotError(f"{path}: damaged pre-training file ({_short(exc)})") from None
     n = len(log["step"])  # a series the file lacks: NaN, or layer 0 (layers count from 1)
     log.setdefault("layer", np.zeros(n, np.int64))
@@ -222,7 +222,7 @@ def read_pretrain_checkpoint(path: str | os.PathLike) -> PretrainCheckpoint:
             return _checkpoint(f, len(f.attrs["sizes"]) - 1)
     except GlorotError:
         raise
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
         raise GlorotError(f"{path}: damaged checkpoint ({_short(exc)})") from None
 
 
@@ -243,7 +243,7 @@ def live_pretrain_writer(path: Path) -> int | None:
                 return None
             status = _bytes_str(f["status"][()]).strip("\x00")
             who = _bytes_str(f["writer"][()]).strip("\x00")
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, RuntimeError):
         return None
     pid = _local_pid(who)
     if status != "running" or pid is None:

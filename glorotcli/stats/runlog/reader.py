@@ -56,7 +56,7 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
             return _checkpoint(f, len(f.attrs["sizes"]) - 1)
     except GlorotError:
         raise
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
         raise GlorotError(f"{path}: damaged checkpoint ({_short(exc)})") from None
 
 
@@ -73,7 +73,7 @@ def read_initial_weights(path: str | os.PathLike) -> tuple[list[np.ndarray], lis
             return [g[f"W{i}"][()] for i in range(n)], [g[f"b{i}"][()] for i in range(n)]
     except GlorotError:
         raise
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
         raise GlorotError(f"{path}: no readable initial weights ({_short(exc)})") from None
 
 
@@ -295,7 +295,7 @@ def read_run(path: str | os.PathLike, *, swmr: bool = True) -> RunData:
                 missing.append("/checkpoint")
     except GlorotError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
         raise GlorotError(f"{path}: damaged run file ({_short(exc)})") from None
     return RunData(path=path, attrs=attrs, config=config, dataset=dataset, status=status,
                    log=log, layer_step=layer_step, layer_examples_seen=layer_ex, layers=layers,

@@ -28,7 +28,7 @@ def live_writer_pid(path: Path) -> int | None:
                 return None
             status = _bytes_str(f["status"][()])
             who = _bytes_str(f["writer"][()])
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, RuntimeError):
         return None
     pid = _local_pid(who)
     if status != "running" or pid is None:
