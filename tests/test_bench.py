@@ -164,7 +164,12 @@ def test_a_measurement_is_taken_again_while_other_processes_are_busy():
 
 # --------------------------------------------------------------- the CLI ----
 
-def test_bench_compares_glorot_with_numpy_and_the_sgemm_roof(run_cli):
+def test_bench_compares_glorot_with_numpy_and_the_sgemm_roof(run_cli, tmp_path, monkeypatch):
+    # run from a folder holding another glorotcli/ (an old checkout): the workers must still
+    # import the installed one (a new user's report: "worker glorot died: TypeError ...")
+    (tmp_path / "glorotcli").mkdir()
+    (tmp_path / "glorotcli" / "__init__.py").write_text("raise ImportError('the decoy')\n")
+    monkeypatch.chdir(tmp_path)
     code, out, err = run_cli("bench", "--impl", "glorot,numpy,sgemm", "--batch", "2",
                              "--threads", "1", "--rounds", "1", "--seconds", "0.05",
                              "--first-step-runs", "0", "--depth", "1", "-q", "--json")

@@ -387,6 +387,13 @@ def worker_environment(impl: str, settings: BenchSettings) -> dict[str, str]:
     return env
 
 
+def safe_path(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a ``python -m glorotcli...`` child that must import the installed glorot: with
+    ``PYTHONSAFEPATH=1`` (Python 3.11+) the current folder is not put first on ``sys.path``, so a
+    ``glorotcli/`` folder there (an old checkout) is not imported instead."""
+    return {**env, "PYTHONSAFEPATH": "1"}
+
+
 class JsonLinesWorker:
     """A benchmark worker process spoken to in JSON lines: one request on its stdin, one answer
     on its stdout. ``name`` appears in the error when it dies; ``close_timeout`` seconds are
@@ -397,7 +404,8 @@ class JsonLinesWorker:
     def __init__(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         self.name = name
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1, env=env)
+                                     stderr=subprocess.PIPE, text=True, bufsize=1,
+                                     env=safe_path(env))
 
     def read(self) -> dict:
         """The worker's next JSON line; GlorotError with its last stderr line if it died."""
@@ -612,7 +620,7 @@ def first_step_latency(settings: BenchSettings) -> float:
     cmd = [sys.executable, "-m", "glorotcli.bench", "--first-step", json.dumps(asdict(settings))]
     t0 = time.time()
     out = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                         env=worker_environment("glorot", settings))
+                         env=safe_path(worker_environment("glorot", settings)))
     if out.returncode != 0:
         err = out.stderr.strip().splitlines()
         raise GlorotError(f"first-step worker failed: {err[-1] if err else out.returncode}")
