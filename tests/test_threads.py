@@ -126,6 +126,10 @@ def test_training_without_threads_uses_the_default_and_records_it(tmp_path, monk
                       probe_every="none", jacobian_every="none", threads=None)
     core.train(cfg, tmp_path / "r.h5")
     assert calls == [1] and read_run(tmp_path / "r.h5").attrs["threads"] == 1
+    from glorotcli.stats.runlog import run_info
+
+    info = run_info(tmp_path / "r.h5")  # what glorot inspect shows
+    assert info["threads"] == 1 and info["config"]["threads"] is None
 
 
 def _follower(readings, own, clock, threads=2, cap=2):

@@ -205,6 +205,7 @@ def pretrain_info(path: str | os.PathLike) -> dict:
             "status": d.live_status, "writer": d.writer, "sizes": list(d.sizes),
             "activation": d.attrs.get("activation"), "init": d.attrs.get("init"),
             "input_scale": d.attrs.get("input_scale"), "seed": d.attrs.get("seed"),
+            "threads": None if d.attrs.get("threads") is None else int(d.attrs["threads"]),
             "config": d.config, "dataset": d.dataset,
             "choices": json.loads(d.attrs.get("choices", "{}")),
             "layers_done": d.layers_done, "checkpoint_step": d.checkpoint_step,

@@ -311,6 +311,10 @@ def _last_finite(a: np.ndarray) -> tuple[float | None, int | None]:
     return float(a[idx[-1]]), int(idx[-1])
 
 
+def _int_or_none(v) -> int | None:
+    return None if v is None else int(v)
+
+
 def run_info(path: str | os.PathLike) -> dict:
     """A JSON-ready summary of the run file ``path`` (used by ``glorot inspect``): settings,
     status, progress (``last_step`` in updates), the last finite ``train_loss`` and
@@ -336,6 +340,8 @@ def run_info(path: str | os.PathLike) -> dict:
         "init": run.attrs.get("init"),
         "input_scale": run.attrs.get("input_scale"),
         "seed": run.attrs.get("seed"),
+        # the thread count the run used (its default's choice when config.threads is null)
+        "threads": _int_or_none(run.attrs.get("threads")),
         "config": run.config,
         "dataset": run.dataset,
         "log_rows": int(len(step)),
