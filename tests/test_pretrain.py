@@ -285,6 +285,10 @@ def test_report_shows_every_layers_reconstruction_costs(tmp_path, data_file, run
     for k in (1, 2):
         v = p.layer_log(k)["valid_cost"]
         assert f"{v[0]:.4g} → {v[-1]:.4g}" in out
+    from glorotcli.report.pretraining import _spread
+
+    v = np.arange(100.0)
+    assert _spread(v, 8)[0] == 0 and _spread(v, 8)[-1] == 99 and len(_spread(v, 8)) == 8
     code, out, _ = run_cli("report", tmp_path / "p.h5", "--json")
     (info,) = json.loads(out)
     for k, layer in zip((1, 2), info["layers"], strict=True):
@@ -353,6 +357,13 @@ def test_ctrl_c_checkpoints_and_resume_equals_the_uninterrupted_run(tmp_path, da
     p = read_pretrain(out)
     assert p.status == "interrupted" and p.checkpoint_step == cut
     assert p.layers_done == cut // 150
+    from rich.console import Console
+
+    from glorotcli.report import pretraining
+
+    console = Console(width=100, record=True)
+    console.print(pretraining.render([p]))  # the report says where a resume goes on from
+    assert f"interrupted: checkpoint at update {cut:,} of 300" in console.export_text()
     result = core.resume(out)
     assert result.status == "finished" and result.steps == 300
     assert_same_contents(tmp_path / "full.h5", out)

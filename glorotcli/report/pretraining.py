@@ -54,12 +54,25 @@ def _cost(v: float) -> str:
     return f"{v:.4g}" if math.isfinite(v) else "-"
 
 
+def _spread(values: np.ndarray, width: int) -> np.ndarray:
+    """At most ``width`` points of a series, evenly spread and always the first and the last
+    (a cost curve's fall is at its start)."""
+    n = len(values)
+    if n <= width:
+        return values
+    return values[np.unique(np.linspace(0, n - 1, width).round().astype(int))]
+
+
+def _steps_per_layer(d: PretrainData) -> int:
+    return int(d.config.get("steps_per_layer", 0))
+
+
 def render(datas: Sequence[PretrainData], width: int = 48, console_width: int = 100) -> Group:
     """One table per file: for every hidden layer its updates, held-out reconstruction cost at
     the first and last row and as a chart of at most ``width`` characters (fewer when the
     other columns need the room of a ``console_width``-column terminal), and the last training
     cost."""
-    from glorotcli.report.terminal import resample, sparkline
+    from glorotcli.report.terminal import sparkline
 
     width = max(8, min(width, console_width - 56))
     parts = []
@@ -80,12 +93,16 @@ def render(datas: Sequence[PretrainData], width: int = 48, console_width: int = 
                 continue
             fin = v[np.isfinite(v)]
             lo, hi = (float(fin.min()), float(fin.max())) if len(fin) else (0.0, 1.0)
-            chart = sparkline(resample(v, width), lo, hi)
+            chart = sparkline(_spread(v, width), lo, hi)
             last_train = t[np.isfinite(t)]
             table.add_row(str(k), f"{int(rows['step'][-1]):,}", chart,
                           f"{_cost(float(v[0]))} → {_cost(float(v[-1]))}",
                           _cost(float(last_train[-1])) if len(last_train) else "-")
         parts.append(table)
+        if d.live_status != "finished" and d.checkpoint_step >= 0:
+            parts.append(Text(f"  {d.live_status}: checkpoint at update {d.checkpoint_step:,} "
+                              f"of {d.depth * _steps_per_layer(d):,}; the table shows logged rows",
+                              style="dim"))
         if '"corruption"' in choices:
             c = json.loads(choices)
             parts.append(Text(f"  masking noise {c['corruption']:g}; cost per example, summed "

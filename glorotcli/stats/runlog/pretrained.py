@@ -154,7 +154,7 @@ def read_pretrain(path: str | os.PathLike) -> PretrainData:
     unreadable or truncated HDF5 file, a file that is not a pre-training file or of a newer
     format version, a corrupt JSON attribute, or damaged datasets."""
     path = Path(path)
-    f = _open_read(path, swmr=True)
+    f = _open_read(path, swmr=True, what="pre-training")
     try:
         with f:
             _check_format(f, path)
@@ -218,7 +218,7 @@ def read_pretrain_checkpoint(path: str | os.PathLike) -> PretrainCheckpoint:
     file, or a damaged checkpoint."""
     path = Path(path)
     try:
-        with _open_read(path, swmr=True) as f:
+        with _open_read(path, swmr=True, what="pre-training") as f:
             _check_format(f, path)
             return _checkpoint(f, len(f.attrs["sizes"]) - 1)
     except GlorotError:
@@ -345,7 +345,7 @@ class PretrainWriter(_Writer):
         GlorotError for a file that is not a readable pre-training file, is locked by another
         program or still written by a live process, has no checkpoint, or is damaged."""
         path = Path(path)
-        with _open_read(path, swmr=True) as f:
+        with _open_read(path, swmr=True, what="pre-training") as f:
             _check_format(f, path)
         f = _reopen(path)
         _restart(f, path, "pre-training file",

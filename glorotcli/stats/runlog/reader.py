@@ -146,11 +146,12 @@ class RunData:
         return max(len(self.sizes) - 2, 0)
 
 
-def _open_read(path: Path, swmr: bool) -> h5py.File:
+def _open_read(path: Path, swmr: bool, what: str = "run") -> h5py.File:
+    """Open a glorot file for reading; one-line GlorotErrors name it a ``what`` file."""
     if not path.exists():
         raise GlorotError(f"{path}: no such file")
     if path.is_dir():
-        raise GlorotError(f"{path}: is a folder, expected a run file")
+        raise GlorotError(f"{path}: is a folder, expected a {what} file")
     try:
         f = open_hdf5_read(path) if swmr else h5py.File(path, "r")
     except OSError as exc:
@@ -158,7 +159,7 @@ def _open_read(path: Path, swmr: bool) -> h5py.File:
             raise GlorotError(f"{path}: is being created by a writer right now; try again in a "
                               f"moment") from None
         if "truncated file" in str(exc):
-            raise GlorotError(f"{path}: damaged run file: it is shorter than HDF5 recorded "
+            raise GlorotError(f"{path}: damaged {what} file: it is shorter than HDF5 recorded "
                               f"(truncated by a copy or a crash); "
                               f"{describe_truncated(path)}") from None
         raise GlorotError(f"{path}: not a readable HDF5 file ({_short(exc)})") from None
