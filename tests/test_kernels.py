@@ -118,8 +118,10 @@ def test_any_shape_and_batch_size_matches_the_reference(n_in, hidden, n_out, B, 
 
 # The backward (glorotcli/nn/simd.py backward_pass): examples in 1-4 passes of at most six (only,
 # first, middle and last passes all occur among B = 1-20), rows in pairs with an unpaired last row
-# (odd fan-ins), full vectors of columns and a masked tail (150 and 37 columns), 2 threads
-@pytest.mark.parametrize("B", range(1, 21))
+# (odd fan-ins), full vectors of columns and a masked tail (150 and 37 columns), 2 threads; from
+# PRODUCTS_MIN_B (40) on, the two products with their partial tiles (examples not a multiple of
+# 4, rows not a multiple of 6 or 4, 150 = 96 + 54 columns)
+@pytest.mark.parametrize("B", [*range(1, 21), 39, 40, 41, 47, 64])
 def test_every_pass_of_the_backward_matches_the_reference(B):
     sizes = (41, 150, 37, 5)
     net = _net("tanh", np.float64, sizes=sizes)
@@ -143,9 +145,9 @@ def test_same_seed_and_threads_give_bit_identical_weights(path):
         assert np.array_equal(a, b)
 
 
-# one and two blocks of the forward's tiles, one to three passes of the backward; odd fan-ins put
-# an unpaired row where a 2-thread split could cut a pair
-@pytest.mark.parametrize("B", [1, 2, 3, 5, 10, 16])
+# one to six blocks of the forward's tiles, one to three passes of the backward or its two products
+# (B=41); odd fan-ins put an unpaired row where a 2-thread split could cut a pair
+@pytest.mark.parametrize("B", [1, 2, 3, 5, 10, 16, 41])
 @pytest.mark.parametrize("sizes", [(64, 48, 48, 5), (67, 47, 33, 5)])
 def test_fused_path_does_not_depend_on_the_thread_count(B, sizes):
     nets = []

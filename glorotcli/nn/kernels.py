@@ -122,7 +122,7 @@ def _dense_forward(z_in, W, b, s, z, kind, approx, n_chunks):
                 _act_store(s[r, j0:j1], b, s, z, r, j0, kind, approx)
 
 
-@numba.njit(cache=True, parallel=True, fastmath=FASTMATH, error_model="numpy")
+@numba.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _dense_backward_update(z_in, s_in, W, b, ds, lr, ds_in, kind, need_ds_in, n_chunks):
     """Back-propagate through one layer and apply its SGD update, in one pass over W.
 
@@ -130,17 +130,37 @@ def _dense_backward_update(z_in, s_in, W, b, ds, lr, ds_in, kind, need_ds_in, n_
     ``ds_in`` (B, fan_in): written with dC/ds of the layer below = (ds @ W_old.T) * f'(s_in),
     when ``need_ds_in``. Then W -= lr * z_in.T @ ds and b -= lr * ds.sum(0).
 
-    Rows of W go in pairs (the last row of an odd fan_in alone), the examples in blocks of at most
-    six (``simd.backward_pass``, register-blocked, asking for the rows ahead): each pass forms the
-    block's dot products with the old rows and its terms of the weight gradient; the last pass
-    writes the updated rows. Threads split the rows in chunks that start at even rows, so every
+    Up to ``simd.PRODUCTS_MIN_B`` - 1 examples: rows of W go in pairs (the last row of an odd
+    fan_in alone), the examples in blocks of at most six (``simd.backward_pass``, register-blocked,
+    asking for the rows ahead): each pass forms the block's dot products with the old rows and its
+    terms of the weight gradient; the last pass writes the updated rows. From
+    ``simd.PRODUCTS_MIN_B`` on: two register-blocked products, the dot products first
+    (``_backward_as_products``). Threads split the rows in chunks that start at even rows, so every
     row takes the same passes for any thread count, and the results do not depend on it.
     """
     B, n_in = z_in.shape
     n_out = W.shape[1]
     zero = np.zeros(1, dtype=W.dtype)[0]
-    passes = simd.pass_blocks(B)
     zT = np.ascontiguousarray(z_in.T)
+    if B >= simd.PRODUCTS_MIN_B:
+        _backward_as_products(z_in, zT, s_in, W, ds, lr, ds_in, kind, need_ds_in, n_chunks)
+    else:
+        _backward_in_passes(z_in, zT, s_in, W, ds, lr, ds_in, kind, need_ds_in, n_chunks)
+    # the bias: one short serial pass
+    for j in range(n_out):
+        t = zero
+        for r in range(B):
+            t += ds[r, j]
+        b[j] -= lr * t
+
+
+@numba.njit(cache=True, parallel=True, fastmath=FASTMATH, error_model="numpy")
+def _backward_in_passes(z_in, zT, s_in, W, ds, lr, ds_in, kind, need_ds_in, n_chunks):
+    """``_dense_backward_update`` without the bias, for B < ``simd.PRODUCTS_MIN_B``: pairs of
+    rows in passes of at most six examples (``simd.backward_pass``)."""
+    B, n_in = z_in.shape
+    n_out = W.shape[1]
+    passes = simd.pass_blocks(B)
     for c in prange(n_chunks):
         k0, k1 = _chunk_bounds(n_in, n_chunks, c, 2)
         g = np.empty((2, n_out), dtype=W.dtype)
@@ -167,12 +187,33 @@ def _dense_backward_update(z_in, s_in, W, b, ds, lr, ds_in, kind, need_ds_in, n_
                         ds_in[e, k + r] = dots[r, e] * _fprime(s_in[e, k + r], z_in[e, k + r],
                                                                kind)
             k += nr
-    # the bias: one short serial pass
-    for j in range(n_out):
-        t = zero
-        for r in range(B):
-            t += ds[r, j]
-        b[j] -= lr * t
+
+
+@numba.njit(cache=True, parallel=True, fastmath=FASTMATH, error_model="numpy")
+def _backward_as_products(z_in, zT, s_in, W, ds, lr, ds_in, kind, need_ds_in, n_chunks):
+    """``_dense_backward_update`` without the bias, for B >= ``simd.PRODUCTS_MIN_B``: first
+    every dot product with the old W (``simd.dot_products_tile``, threads split the rows of W),
+    then the update (``simd.gradient_update_tile``, threads split the rows again); each sum is
+    done by one lane of one thread in a fixed order, whatever the thread count."""
+    B, n_in = z_in.shape
+    n_out = W.shape[1]
+    if need_ds_in:
+        for c in prange(n_chunks):
+            k0, k1 = _chunk_bounds(n_in, n_chunks, c, simd.DOT_ROWS)
+            for k in range(k0, k1, simd.DOT_ROWS):
+                nk = min(simd.DOT_ROWS, k1 - k)
+                for e in range(0, B, simd.DOT_EXAMPLES):
+                    simd.dot_products_tile(ds, W, ds_in, e, min(simd.DOT_EXAMPLES, B - e), k, nk)
+                for e in range(B):
+                    for kk in range(k, k + nk):
+                        ds_in[e, kk] = ds_in[e, kk] * _fprime(s_in[e, kk], z_in[e, kk], kind)
+    width = simd.UPDATE_VECTORS * (simd.VECTOR_BYTES // W.itemsize)
+    for c in prange(n_chunks):
+        k0, k1 = _chunk_bounds(n_in, n_chunks, c, simd.UPDATE_ROWS)
+        for k in range(k0, k1, simd.UPDATE_ROWS):
+            nk = min(simd.UPDATE_ROWS, k1 - k)
+            for j in range(0, n_out, width):
+                simd.gradient_update_tile(zT, ds, W, k, nk, j, min(width, n_out - j), lr)
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, error_model="numpy")

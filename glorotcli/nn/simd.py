@@ -396,3 +396,147 @@ def backward(zT, W, ds, g, dots, k, r0, lr, mode, nr, rb):
         _P5(zT, W, ds, g, dots, k, r0, lr, mode, nr)
     else:
         _P6(zT, W, ds, g, dots, k, r0, lr, mode, nr)
+
+
+# --------------------------------------------------- large batches: two products ----
+
+#: Smallest batch whose backward runs as two register-blocked products (``dot_products_tile``
+#: for dC/ds W^T, then ``gradient_update_tile`` for W -= lr z^T dC/ds) instead of passes over
+#: pairs of rows, which re-read dC/ds once per pass of six examples (docs/performance.md).
+PRODUCTS_MIN_B = 40
+
+DOT_EXAMPLES, DOT_ROWS = 4, 6  # dot-product tile: 4 x 6 accumulators, 4 + 1 vectors loaded
+UPDATE_ROWS, UPDATE_VECTORS = 4, 6  # update tile: 4 x 6 accumulators, 6 + 1 loaded
+
+
+def _clamped(builder, intp, base, i: int, count):
+    """base + min(i, count - 1): a tile's i-th row, or its last real one past ``count`` (the
+    tile then computes a copy it never stores)."""
+    ci = ir.Constant(intp, i)
+    last = builder.sub(count, ir.Constant(intp, 1))
+    return builder.add(base, builder.select(builder.icmp_signed("<", ci, count), ci, last))
+
+
+@intrinsic
+def dot_products_tile(typingctx, ds, W, out, b0, nb, k0, nk):
+    """``out[b0+i, k0+r] = ds[b0+i, :] . W[k0+r, :]`` for i < nb <= DOT_EXAMPLES and
+    r < nk <= DOT_ROWS: ds (B, n_out), W (n_in, n_out), out (B, n_in), C-contiguous, one float
+    dtype. Each dot product is summed lane by lane along the row, then ``_horizontal_sum``: the
+    same order as ``backward_pass``. Nothing is checked."""
+    sig = types.void(ds, W, out, types.intp, types.intp, types.intp, types.intp)
+
+    def codegen(context, builder, signature, args):
+        d_arr, w_arr, o_arr = (context.make_array(t)(context, builder, a)
+                               for t, a in zip(signature.args[:3], args[:3], strict=True))
+        b0, nb, k0, nk = args[3:]
+        _, lanes, vec = _vector_type(context, signature.args[1].dtype)
+        intp = context.get_value_type(types.intp)
+
+        def const(x):
+            return ir.Constant(intp, x)
+
+        n_out = cgutils.unpack_tuple(builder, w_arr.shape)[1]
+        n_in = cgutils.unpack_tuple(builder, o_arr.shape)[1]
+        d_rows = [builder.mul(_clamped(builder, intp, b0, i, nb), n_out)
+                  for i in range(DOT_EXAMPLES)]
+        w_rows = [builder.mul(_clamped(builder, intp, k0, r, nk), n_out) for r in range(DOT_ROWS)]
+        acc = [[cgutils.alloca_once(builder, vec) for _ in range(DOT_ROWS)]
+               for _ in range(DOT_EXAMPLES)]
+        for row in acc:
+            for a in row:
+                builder.store(ir.Constant(vec, None), a)
+        whole = builder.mul(builder.udiv(n_out, const(lanes)), const(lanes))
+
+        def column(j, load):
+            e = [load(d_arr.data, builder.add(d_rows[i], j)) for i in range(DOT_EXAMPLES)]
+            for r in range(DOT_ROWS):
+                w = load(w_arr.data, builder.add(w_rows[r], j))
+                for i in range(DOT_EXAMPLES):
+                    builder.store(_fma(builder, vec, e[i], w, builder.load(acc[i][r])), acc[i][r])
+
+        with cgutils.for_range_slice(builder, const(0), whole, const(lanes), inc=True) as (j, _):
+            column(j, lambda base, at: _load(builder, vec, base, at))
+        rest = builder.sub(n_out, whole)
+        with builder.if_then(builder.icmp_signed(">", rest, const(0))):
+            mask = _lane_mask(builder, intp, lanes, 0, rest)
+            column(whole, lambda base, at: _masked_load(builder, vec, base, at, mask))
+        for i in range(DOT_EXAMPLES):
+            for r in range(DOT_ROWS):
+                real = builder.and_(builder.icmp_signed("<", const(i), nb),
+                                    builder.icmp_signed("<", const(r), nk))
+                with builder.if_then(real):
+                    at = builder.add(builder.mul(builder.add(b0, const(i)), n_in),
+                                     builder.add(k0, const(r)))
+                    builder.store(_horizontal_sum(builder, builder.load(acc[i][r])),
+                                  builder.gep(o_arr.data, [at]))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def gradient_update_tile(typingctx, zT, ds, W, k0, nk, j0, width, lr):
+    """``W[k0+r, j0:j0+width] -= lr * sum_b zT[k0+r, b] * ds[b, j0:j0+width]`` for
+    r < nk <= UPDATE_ROWS and 1 <= width <= UPDATE_VECTORS * lanes, the sum over all B examples
+    in order, in registers: zT (n_in, B), ds (B, n_out), W (n_in, n_out), C-contiguous, one
+    float dtype. Nothing else is written; nothing is checked."""
+    sig = types.void(zT, ds, W, types.intp, types.intp, types.intp, types.intp, lr)
+
+    def codegen(context, builder, signature, args):
+        z_arr, d_arr, w_arr = (context.make_array(t)(context, builder, a)
+                               for t, a in zip(signature.args[:3], args[:3], strict=True))
+        k0, nk, j0, width, lr = args[3:]
+        dtype = signature.args[2].dtype
+        _, lanes, vec = _vector_type(context, dtype)
+        intp = context.get_value_type(types.intp)
+
+        def const(x):
+            return ir.Constant(intp, x)
+
+        n_out = cgutils.unpack_tuple(builder, w_arr.shape)[1]
+        batch = cgutils.unpack_tuple(builder, z_arr.shape)[1]
+        minus_lr = _splat(builder, vec, builder.fneg(
+            context.cast(builder, lr, signature.args[7], dtype)))
+        z_rows = [builder.mul(_clamped(builder, intp, k0, r, nk), batch)
+                  for r in range(UPDATE_ROWS)]
+        acc = [[cgutils.alloca_once(builder, vec) for _ in range(UPDATE_VECTORS)]
+               for _ in range(UPDATE_ROWS)]
+
+        def emit(load, store):
+            for row in acc:
+                for a in row:
+                    builder.store(ir.Constant(vec, None), a)
+            with cgutils.for_range(builder, batch) as loop:
+                b = loop.index
+                at = builder.add(builder.mul(b, n_out), j0)
+                e = [load(v, d_arr.data, builder.add(at, const(v * lanes)))
+                     for v in range(UPDATE_VECTORS)]
+                for r in range(UPDATE_ROWS):
+                    x = _splat(builder, vec, builder.load(
+                        builder.gep(z_arr.data, [builder.add(z_rows[r], b)])))
+                    for v in range(UPDATE_VECTORS):
+                        builder.store(_fma(builder, vec, x, e[v], builder.load(acc[r][v])),
+                                      acc[r][v])
+            for r in range(UPDATE_ROWS):
+                with builder.if_then(builder.icmp_signed("<", const(r), nk)):
+                    w_at = builder.add(builder.mul(builder.add(k0, const(r)), n_out), j0)
+                    for v in range(UPDATE_VECTORS):
+                        at = builder.add(w_at, const(v * lanes))
+                        new = _fma(builder, vec, minus_lr, builder.load(acc[r][v]),
+                                   load(v, w_arr.data, at))
+                        store(v, new, w_arr.data, at)
+
+        full = builder.icmp_signed("==", width, const(UPDATE_VECTORS * lanes))
+        with builder.if_else(full) as (whole, partial):
+            with whole:
+                emit(lambda v, base, at: _load(builder, vec, base, at),
+                     lambda v, value, base, at: _store(builder, vec, value, base, at))
+            with partial:
+                masks = [_lane_mask(builder, intp, lanes, v * lanes, width)
+                         for v in range(UPDATE_VECTORS)]
+                emit(lambda v, base, at: _masked_load(builder, vec, base, at, masks[v]),
+                     lambda v, value, base, at: _masked_store(builder, vec, value, base, at,
+                                                              masks[v]))
+        return context.get_dummy_value()
+
+    return sig, codegen
