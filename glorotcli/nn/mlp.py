@@ -36,7 +36,7 @@ DTYPES = (np.float32, np.float64)
 
 #: Largest batch size that runs the fused kernels, by thread count (measured: see
 #: docs/performance.md, "Crossover"); larger batches use BLAS.
-CROSSOVER = {1: 32, 2: 32}
+CROSSOVER = {1: 48, 2: 48}
 
 __all__ = ["ACTIVATIONS", "COSTS", "CROSSOVER", "MLP", "Backward", "Forward", "Trainer", "act",
            "act_grad", "backward", "crossover", "evaluate", "forward", "loss", "output_delta",

@@ -1,4 +1,7 @@
-"""Register-blocked forward tiles, written in LLVM IR with explicit vector types.
+"""Register-blocked tiles of the fused kernels, written in LLVM IR with explicit vector types:
+the forward's tiles (``forward_tile``), the backward's passes over pairs of rows
+(``backward_pass``) and, for batches of ``PRODUCTS_MIN_B`` and more, the backward as two products
+(``dot_products_tile``, ``gradient_update_tile``).
 
 The forward product of a small batch, ``s = z @ W`` with z (B, n_in) and B <= 16, is fastest when
 a block of ``rb`` examples times ``nv`` vectors of columns is accumulated in registers while the
