@@ -119,7 +119,7 @@ def figure(datas: Sequence[PretrainData]) -> Figure:
     depth = max(d.depth for d in datas)
     cols = min(depth, 3)
     rows = math.ceil(depth / cols)
-    fig, axes = _new((SIZE[0], 2.6 * rows + 0.9), nrows=rows, ncols=cols)
+    fig, axes = _new((SIZE[0], max(SIZE[1] - 0.5, 3.0 * rows + 1.0)), nrows=rows, ncols=cols)
     for k in range(1, depth + 1):
         ax = axes[k - 1]
         for f, d in enumerate(datas):
