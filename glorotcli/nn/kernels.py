@@ -124,7 +124,8 @@ def _dense_forward(z_in, W, b, s, z, kind, approx, n_chunks):
 
 @numba.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _dense_backward_update(z_in, s_in, W, b, ds, lr, ds_in, kind, need_ds_in, n_chunks):
-    """Back-propagate through one layer and apply its SGD update, in one pass over W.
+    """Back-propagate through one layer and apply its SGD update, in one pass over W (two from
+    ``simd.PRODUCTS_MIN_B`` examples on: the dot products read W, then the update).
 
     ``ds`` (B, fan_out): dC/ds of this layer (mean cost: already divided by B).
     ``ds_in`` (B, fan_in): written with dC/ds of the layer below = (ds @ W_old.T) * f'(s_in),
