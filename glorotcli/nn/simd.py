@@ -117,6 +117,36 @@ def _lane_mask(builder, intp, lanes, offset, width):
                                _splat(builder, ivec, width))
 
 
+def _arrays(context, builder, signature, args, n: int) -> list:
+    """The first ``n`` arguments of an intrinsic, as Numba array structures (``.data``,
+    ``.shape``)."""
+    return [context.make_array(t)(context, builder, a)
+            for t, a in zip(signature.args[:n], args[:n], strict=True)]
+
+
+def _minus_lr(context, builder, vec, lr, lr_type, dtype):
+    """A vector of -lr in the arrays' dtype (lr arrives as ``lr_type``)."""
+    return _splat(builder, vec, builder.fneg(context.cast(builder, lr, lr_type, dtype)))
+
+
+def _whole_or_masked(builder, intp, vec, nv: int, width, emit) -> None:
+    """Emit a tile of ``nv`` vectors twice, as ``emit(load, store)`` with ``load(v, base, at)``
+    and ``store(v, value, base, at)`` for its vector v: with plain vector loads and stores, run
+    when ``width`` is the whole tile, and with masked ones (lanes at or past ``width`` neither read
+    nor written), run otherwise."""
+    lanes = vec.count
+    full = builder.icmp_signed("==", width, ir.Constant(intp, nv * lanes))
+    with builder.if_else(full) as (whole, partial):
+        with whole:
+            emit(lambda v, base, at: _load(builder, vec, base, at),
+                 lambda v, value, base, at: _store(builder, vec, value, base, at))
+        with partial:
+            masks = [_lane_mask(builder, intp, lanes, v * lanes, width) for v in range(nv)]
+            emit(lambda v, base, at: _masked_load(builder, vec, base, at, masks[v]),
+                 lambda v, value, base, at: _masked_store(builder, vec, value, base, at,
+                                                          masks[v]))
+
+
 def forward_tile(rb: int, nv: int):
     """An intrinsic ``tile(zT, W, out, j, width, r0)`` for blocks of ``rb`` examples and tiles of
     ``nv`` vectors of columns.
@@ -133,9 +163,7 @@ def forward_tile(rb: int, nv: int):
         sig = types.void(zT, W, out, types.intp, types.intp, types.intp)
 
         def codegen(context, builder, signature, args):
-            z_arr = context.make_array(signature.args[0])(context, builder, args[0])
-            w_arr = context.make_array(signature.args[1])(context, builder, args[1])
-            o_arr = context.make_array(signature.args[2])(context, builder, args[2])
+            z_arr, w_arr, o_arr = _arrays(context, builder, signature, args, 3)
             j, width, r0 = args[3:]
             _, lanes, vec = _vector_type(context, signature.args[1].dtype)
             intp = context.get_value_type(types.intp)
@@ -169,17 +197,7 @@ def forward_tile(rb: int, nv: int):
                         store(v, builder.load(acc[r][v]), o_arr.data,
                               builder.add(o_at, const(v * lanes)))
 
-            full = builder.icmp_signed("==", width, const(nv * lanes))
-            with builder.if_else(full) as (whole, partial):
-                with whole:
-                    emit(lambda v, base, at: _load(builder, vec, base, at),
-                         lambda v, value, base, at: _store(builder, vec, value, base, at))
-                with partial:
-                    masks = [_lane_mask(builder, intp, lanes, v * lanes, width)
-                             for v in range(nv)]
-                    emit(lambda v, base, at: _masked_load(builder, vec, base, at, masks[v]),
-                         lambda v, value, base, at: _masked_store(builder, vec, value, base, at,
-                                                                  masks[v]))
+            _whole_or_masked(builder, intp, vec, nv, width, emit)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -282,9 +300,7 @@ def backward_pass(rb: int):
         sig = types.void(zT, W, ds, g, dots, types.intp, types.intp, lr, types.intp, types.intp)
 
         def codegen(context, builder, signature, args):
-            arrays = [context.make_array(t)(context, builder, a)
-                      for t, a in zip(signature.args[:5], args[:5], strict=True)]
-            z_arr, w_arr, d_arr, g_arr, o_arr = arrays
+            z_arr, w_arr, d_arr, g_arr, o_arr = _arrays(context, builder, signature, args, 5)
             k, r0, lr, mode, n_rows = args[5:]
             dtype = signature.args[1].dtype
             element, lanes, vec = _vector_type(context, dtype)
@@ -295,8 +311,7 @@ def backward_pass(rb: int):
 
             n_out = cgutils.unpack_tuple(builder, w_arr.shape)[1]
             batch = cgutils.unpack_tuple(builder, z_arr.shape)[1]
-            minus_lr = _splat(builder, vec, builder.fneg(
-                context.cast(builder, lr, signature.args[7], dtype)))
+            minus_lr = _minus_lr(context, builder, vec, lr, signature.args[7], dtype)
             rows = [builder.mul(builder.add(k, const(r)), n_out) for r in range(2)]
             ahead = builder.mul(const(PREFETCH_ROWS), n_out)
             g_rows = [builder.mul(const(r), n_out) for r in range(2)]
@@ -429,8 +444,7 @@ def dot_products_tile(typingctx, ds, W, out, b0, nb, k0, nk):
     sig = types.void(ds, W, out, types.intp, types.intp, types.intp, types.intp)
 
     def codegen(context, builder, signature, args):
-        d_arr, w_arr, o_arr = (context.make_array(t)(context, builder, a)
-                               for t, a in zip(signature.args[:3], args[:3], strict=True))
+        d_arr, w_arr, o_arr = _arrays(context, builder, signature, args, 3)
         b0, nb, k0, nk = args[3:]
         _, lanes, vec = _vector_type(context, signature.args[1].dtype)
         intp = context.get_value_type(types.intp)
@@ -486,8 +500,7 @@ def gradient_update_tile(typingctx, zT, ds, W, k0, nk, j0, width, lr):
     sig = types.void(zT, ds, W, types.intp, types.intp, types.intp, types.intp, lr)
 
     def codegen(context, builder, signature, args):
-        z_arr, d_arr, w_arr = (context.make_array(t)(context, builder, a)
-                               for t, a in zip(signature.args[:3], args[:3], strict=True))
+        z_arr, d_arr, w_arr = _arrays(context, builder, signature, args, 3)
         k0, nk, j0, width, lr = args[3:]
         dtype = signature.args[2].dtype
         _, lanes, vec = _vector_type(context, dtype)
@@ -498,8 +511,7 @@ def gradient_update_tile(typingctx, zT, ds, W, k0, nk, j0, width, lr):
 
         n_out = cgutils.unpack_tuple(builder, w_arr.shape)[1]
         batch = cgutils.unpack_tuple(builder, z_arr.shape)[1]
-        minus_lr = _splat(builder, vec, builder.fneg(
-            context.cast(builder, lr, signature.args[7], dtype)))
+        minus_lr = _minus_lr(context, builder, vec, lr, signature.args[7], dtype)
         z_rows = [builder.mul(_clamped(builder, intp, k0, r, nk), batch)
                   for r in range(UPDATE_ROWS)]
         acc = [[cgutils.alloca_once(builder, vec) for _ in range(UPDATE_VECTORS)]
@@ -529,17 +541,7 @@ def gradient_update_tile(typingctx, zT, ds, W, k0, nk, j0, width, lr):
                                    load(v, w_arr.data, at))
                         store(v, new, w_arr.data, at)
 
-        full = builder.icmp_signed("==", width, const(UPDATE_VECTORS * lanes))
-        with builder.if_else(full) as (whole, partial):
-            with whole:
-                emit(lambda v, base, at: _load(builder, vec, base, at),
-                     lambda v, value, base, at: _store(builder, vec, value, base, at))
-            with partial:
-                masks = [_lane_mask(builder, intp, lanes, v * lanes, width)
-                         for v in range(UPDATE_VECTORS)]
-                emit(lambda v, base, at: _masked_load(builder, vec, base, at, masks[v]),
-                     lambda v, value, base, at: _masked_store(builder, vec, value, base, at,
-                                                              masks[v]))
+        _whole_or_masked(builder, intp, vec, UPDATE_VECTORS, width, emit)
         return context.get_dummy_value()
 
     return sig, codegen
