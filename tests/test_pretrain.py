@@ -276,6 +276,18 @@ def test_inspect_shows_a_pretraining_file(tmp_path, data_file, run_cli):
     assert code == 2 and "a pre-training file" in err
 
 
+def test_an_eval_size_beyond_the_held_out_split_is_said_and_recorded(tmp_path, data_file,
+                                                                     run_cli):
+    base = ("pretrain", "--data", data_file, "--depth", "1", "--width", "6",
+            "--steps-per-layer", "20", "--no-progress")
+    code, _, err = run_cli(*base, "--eval-size", "100000", "-o", tmp_path / "a.h5")
+    n = read_pretrain(tmp_path / "a.h5").dataset["n_held_out"]
+    assert code == 0 and n < 100000
+    assert f"warning: --eval-size 100000: the held-out split has {n:,} examples" in err
+    code, _, err = run_cli(*base, "-o", tmp_path / "b.h5")  # the default is not the user's ask
+    assert code == 0 and "warning" not in err
+
+
 def test_report_shows_every_layers_reconstruction_costs(tmp_path, data_file, run_cli):
     core.pretrain(cfg(data_file), tmp_path / "p.h5")
     p = read_pretrain(tmp_path / "p.h5")

@@ -138,6 +138,12 @@ def pretrain_cmd(
     try:
         with progress_bar(progress) as bar:
             inputs = core.load_inputs(config, bar)
+            held = len(inputs.held_out)
+            if held < config.eval_size and resume is None and _typed(ctx, "eval_size"):
+                # as glorot train says of sizes asked beyond the data (the file records the count)
+                stderr.print(f"glorot: warning: --eval-size {config.eval_size}: the held-out "
+                             f"split has {held:,} examples; using {held:,}", highlight=False,
+                             soft_wrap=True)
             if resume is not None:
                 result = core.resume(resume, config, inputs=inputs, progress=bar)
             else:
