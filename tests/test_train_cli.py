@@ -225,4 +225,7 @@ def test_closing_line_gives_the_share_of_each_measurement(run_cli, tmp_path, dat
 
     jac = 100 * info["jacobian_seconds"] / info["wall_seconds"]
     shown = float(re.search(r"Jacobians (\d+) %", last).group(1))
-    assert abs(shown - jac) <= 1.5
+    # the line divides by the whole run's time, which also holds the final checkpoint written
+    # after the file's last log row: in a run this short that can be a third of it (3.5 % in the
+    # file read as 2 % once in CI), so the line may show less than the file, never more
+    assert jac / 2 - 1 <= shown <= jac + 1
