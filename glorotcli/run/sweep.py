@@ -192,59 +192,54 @@ def run_job(job: Job) -> dict:
     from the last checkpoint. Returns ``{"name", "status", "error"}``; divergence and bad input
     are outcomes, not exceptions. Runs on one thread unless the config says otherwise.
     """
-    if job.kind == "pretrain":
-        return _run_pretrain_job(job)
+    from glorotcli.run.train import Interrupted
+
+    try:
+        status = (_pretrain_status if job.kind == "pretrain" else _train_status)(job)
+    except Interrupted:
+        return {"name": job.name, "status": "interrupted", "error": None}
+    except RunFailed as exc:
+        return {"name": job.name, "status": "diverged", "error": str(exc)}
+    except GlorotError as exc:
+        return {"name": job.name, "status": "failed", "error": str(exc)}
+    return {"name": job.name, "status": status, "error": None}
+
+
+def _train_status(job: Job) -> str:
+    """``run_job`` for a training run: make it, resume or extend it, or leave a finished one
+    alone; returns the run's status. Raises as ``train`` and ``resume``."""
     from glorotcli.run import train as core
     from glorotcli.stats.runlog import read_run
 
     config = TrainConfig.from_dict(job.config)
     path = Path(job.path)
-    try:
-        if path.exists():
-            run = read_run(path)
-            if run.checkpoint_step < 0:  # died before its step-0 checkpoint: nothing to keep
-                result = core.train(config, path, force=True)
-            else:
-                data = core.load_data(config)
-                if run.checkpoint_step >= config.total_steps(data.n_train):
-                    return {"name": job.name, "status": run.status, "error": None}
-                result = core.resume(path, config, data=data, take_over=job.take_over)
-        else:
-            result = core.train(config, path)
-    except core.Interrupted:
-        return {"name": job.name, "status": "interrupted", "error": None}
-    except RunFailed as exc:
-        return {"name": job.name, "status": "diverged", "error": str(exc)}
-    except GlorotError as exc:
-        return {"name": job.name, "status": "failed", "error": str(exc)}
-    return {"name": job.name, "status": result.status, "error": None}
+    if not path.exists():
+        return core.train(config, path).status
+    run = read_run(path)
+    if run.checkpoint_step < 0:  # died before its step-0 checkpoint: nothing to keep
+        return core.train(config, path, force=True).status
+    data = core.load_data(config)
+    if run.checkpoint_step >= config.total_steps(data.n_train):
+        return run.status
+    return core.resume(path, config, data=data, take_over=job.take_over).status
 
 
-def _run_pretrain_job(job: Job) -> dict:
-    """``run_job`` for a pre-training: make it, resume it, or leave a finished one alone."""
+def _pretrain_status(job: Job) -> str:
+    """``run_job`` for a pre-training: make it, resume it, or leave a finished one alone;
+    returns its status. Raises as ``pretrain`` and ``resume``."""
     from glorotcli.run import pretrain as core
     from glorotcli.stats.runlog.pretrained import read_pretrain
 
     config = PretrainConfig.from_dict(job.config)
     path = Path(job.path)
-    try:
-        if path.exists():
-            data = read_pretrain(path)
-            if data.status == "finished":
-                return {"name": job.name, "status": "finished", "error": None}
-            if data.checkpoint_step < 0:
-                result = core.pretrain(config, path, force=True)
-            else:
-                result = core.resume(path, config)
-        else:
-            result = core.pretrain(config, path)
-    except core.Interrupted:
-        return {"name": job.name, "status": "interrupted", "error": None}
-    except RunFailed as exc:
-        return {"name": job.name, "status": "diverged", "error": str(exc)}
-    except GlorotError as exc:
-        return {"name": job.name, "status": "failed", "error": str(exc)}
-    return {"name": job.name, "status": result.status, "error": None}
+    if not path.exists():
+        return core.pretrain(config, path).status
+    data = read_pretrain(path)
+    if data.status == "finished":
+        return "finished"
+    if data.checkpoint_step < 0:
+        return core.pretrain(config, path, force=True).status
+    return core.resume(path, config).status
 
 
 # ------------------------------------------------------------------- selection ----
