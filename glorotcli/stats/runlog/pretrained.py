@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 
 from glorotcli.errors import GlorotError, WriteFailed
-from glorotcli.fileio import check_output_path, pid_alive
+from glorotcli.fileio import check_output_path
 from glorotcli.stats.runlog.layout import (
     _CHUNK_MAX,
     _JSON_CAPACITY,
@@ -36,7 +36,6 @@ from glorotcli.stats.runlog.layout import (
     CHECKPOINT_SLOTS,
     _bytes_str,
     _json_default,
-    _local_pid,
     _short,
     _writer_gone,
     _writer_id,
@@ -44,6 +43,7 @@ from glorotcli.stats.runlog.layout import (
     chunk_rows,
 )
 from glorotcli.stats.runlog.reader import _open_read, _read_axis, _root_settings, check_format
+from glorotcli.stats.runlog.recovery import live_writer_pid, writer_alive
 from glorotcli.stats.runlog.writer import (
     _append,
     _check_space,
@@ -126,9 +126,7 @@ class PretrainData:
     def writer_alive(self) -> bool:
         """Status ``running`` and its writer is another live process on this host (a writer
         on another host cannot be checked: False)."""
-        pid = _local_pid(self.writer)
-        return (self.status == "running" and pid is not None and pid != os.getpid()
-                and pid_alive(pid))
+        return writer_alive(self.status, self.writer)
 
     def layer_log(self, layer: int) -> dict[str, np.ndarray]:
         """The log rows of hidden layer ``layer`` (1-based): ``log`` cut to them, each (n,)."""
@@ -236,20 +234,9 @@ def _checkpoint(f: h5py.File, L: int) -> PretrainCheckpoint:
 
 def live_pretrain_writer(path: Path) -> int | None:
     """The pid (an int) of a live process on this host, other than this one, writing the
-    pre-training file ``path`` (status ``running``), else None (also for files that are not
-    pre-training files or cannot be read). Never raises for an unreadable file."""
-    try:
-        with h5py.File(path, "r", libver="latest", swmr=True) as f:
-            if _bytes_str(f.attrs.get("format", b"")) != FORMAT or "writer" not in f:
-                return None
-            status = _bytes_str(f["status"][()]).strip("\x00")
-            who = _bytes_str(f["writer"][()]).strip("\x00")
-    except (OSError, KeyError, ValueError, RuntimeError):
-        return None
-    pid = _local_pid(who)
-    if status != "running" or pid is None:
-        return None
-    return pid if pid != os.getpid() and pid_alive(pid) else None
+    pre-training file ``path`` (status ``running``), else None (``live_writer_pid`` for this
+    format). Never raises for an unreadable file."""
+    return live_writer_pid(path, FORMAT)
 
 
 # ====================================================================== writing ====

@@ -17,7 +17,6 @@ from glorotcli.errors import GlorotError
 from glorotcli.fileio import (
     hdf5_locked,
     open_hdf5_read,
-    pid_alive,
 )
 from glorotcli.stats import QUANTITIES, STATS
 from glorotcli.stats.runlog.layout import (
@@ -28,11 +27,11 @@ from glorotcli.stats.runlog.layout import (
     RATIOS,
     Checkpoint,
     _bytes_str,
-    _local_pid,
     _short,
     _writer_gone,
     active_checkpoint,
 )
+from glorotcli.stats.runlog.recovery import writer_alive
 from glorotcli.superblock import describe_truncated
 
 
@@ -130,9 +129,7 @@ class RunData:
     def writer_alive(self) -> bool:
         """Status ``running`` and its writer is another live process on this host (a writer
         on another host cannot be checked: False)."""
-        pid = _local_pid(self.writer)
-        return (self.status == "running" and pid is not None and pid != os.getpid()
-                and pid_alive(pid))
+        return writer_alive(self.status, self.writer)
 
     @property
     def live_status(self) -> str:

@@ -17,23 +17,28 @@ from glorotcli.stats.runlog.layout import FORMAT, _bytes_str, _local_pid
 from glorotcli.superblock import clear_writer_flags
 
 
-def live_writer_pid(path: Path) -> int | None:
+def writer_alive(status: str, writer: str) -> bool:
+    """Status ``running`` and its ``host:pid`` writer is another live process on this host (a
+    writer on another host cannot be checked: False)."""
+    pid = _local_pid(writer)
+    return status == "running" and pid is not None and pid != os.getpid() and pid_alive(pid)
+
+
+def live_writer_pid(path: Path, fmt: str = FORMAT) -> int | None:
     """The pid (an int) of a live process on this host, other than this one, that is writing
-    the run file ``path`` (status ``running``, ``/writer`` naming this host), else None: also
-    for files that are not run files, cannot be read, or whose writer runs on another host.
-    Never raises for an unreadable file."""
+    the glorot file ``path`` of format ``fmt`` (a run file by default; status ``running``,
+    ``/writer`` naming this host), else None: also for files of another format, files that
+    cannot be read, or whose writer runs on another host. Never raises for an unreadable
+    file."""
     try:
         with h5py.File(path, "r", libver="latest", swmr=True) as f:
-            if f.attrs.get("format") != FORMAT or "writer" not in f or "status" not in f:
+            if _bytes_str(f.attrs.get("format", b"")) != fmt or "writer" not in f:
                 return None
-            status = _bytes_str(f["status"][()])
-            who = _bytes_str(f["writer"][()])
+            status = _bytes_str(f["status"][()]).strip("\x00")
+            who = _bytes_str(f["writer"][()]).strip("\x00")
     except (OSError, KeyError, ValueError, RuntimeError):
         return None
-    pid = _local_pid(who)
-    if status != "running" or pid is None:
-        return None
-    return pid if pid != os.getpid() and pid_alive(pid) else None
+    return _local_pid(who) if writer_alive(status, who) else None
 
 
 def _open_for_update(path: Path, tries: int = 15) -> h5py.File:
